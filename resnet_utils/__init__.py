@@ -1,0 +1,36 @@
+"""resnet_utils: the small package behind the ResNet course notebooks."""
+
+__version__ = "0.1.0"
+
+from .analysis import gradient_norms, gradient_norms_at_init, spread  # noqa: E402
+from .cache import RunCache, run_key  # noqa: E402
+from .data import ImageData, load_cifar10, stratified_indices, synthetic  # noqa: E402
+from .models import build_model, count_parameters, weighted_layers  # noqa: E402
+from .profiles import Profile, Recipe, get_profile  # noqa: E402
+from .runs import Run, train  # noqa: E402
+from .session import Session, start  # noqa: E402
+from .train import evaluate, fit  # noqa: E402
+
+__all__ = [
+    "ImageData",
+    "Profile",
+    "Recipe",
+    "Run",
+    "RunCache",
+    "Session",
+    "build_model",
+    "count_parameters",
+    "evaluate",
+    "fit",
+    "get_profile",
+    "gradient_norms",
+    "gradient_norms_at_init",
+    "load_cifar10",
+    "run_key",
+    "spread",
+    "start",
+    "stratified_indices",
+    "synthetic",
+    "train",
+    "weighted_layers",
+]

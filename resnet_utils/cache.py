@@ -1,0 +1,67 @@
+"""Finished runs on disk: a key from everything that determines a run, atomic writes, safe loads.
+
+A run is two files under ``<cache root>/runs``: ``<key>.json`` (what was run and its history)
+and ``<key>.pt`` (the trained weights, a plain dict of tensors read with
+``weights_only=True``, so loading never runs pickled code).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from pathlib import Path
+
+import torch
+
+from .atomic import load_tensors, save_json, save_tensors
+from .paths import cache_root
+
+FORMAT = 1  # bump when the history layout changes, so old entries are not misread
+
+
+def _canonical(spec: dict) -> dict:
+    """The spec as JSON gives it back (tuples become lists), so saved and asked specs compare."""
+    return json.loads(json.dumps(spec, sort_keys=True))
+
+
+def run_key(spec: dict) -> str:
+    text = json.dumps({"format": FORMAT, **_canonical(spec)}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+class RunCache:
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root) if root is not None else cache_root() / "runs"
+
+    def paths(self, spec: dict) -> tuple[Path, Path]:
+        key = run_key(spec)
+        return self.root / f"{key}.json", self.root / f"{key}.pt"
+
+    def load(self, spec: dict) -> tuple[dict, dict | None] | None:
+        """(history, weights or None) for this spec, or None if there is no sound entry."""
+        record_path, weights_path = self.paths(spec)
+        if not record_path.exists():
+            return None
+        try:
+            record = json.loads(record_path.read_text())
+            if record.get("format") != FORMAT or record.get("spec") != _canonical(spec):
+                raise ValueError("the entry was written for another run")
+            history = record["history"]
+            weights = None
+            if not history.get("diverged"):
+                weights = load_tensors(weights_path)
+        except Exception as error:  # damaged, foreign or half-copied: retrain, do not trust
+            warnings.warn(f"ignoring cache entry {record_path.name}: {error}", stacklevel=2)
+            return None
+        return history, weights
+
+    def save(self, spec: dict, history: dict, weights: dict | None) -> None:
+        record_path, weights_path = self.paths(spec)
+        if weights is not None:  # weights first: a record is only ever beside its weights
+            save_tensors(weights_path, {k: v.detach().cpu().contiguous() for k, v in weights.items()})
+        save_json(record_path, {"format": FORMAT, "spec": _canonical(spec), "history": history})
+
+
+def state_dict_cpu(model: torch.nn.Module) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}

@@ -1,0 +1,52 @@
+"""The course's standard figures, drawn from histories and measurements (no training here)."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+
+METRIC_LABELS = {
+    "train_loss": "training loss",
+    "test_loss": "test loss",
+    "train_acc": "training accuracy",
+    "test_acc": "test accuracy",
+    "lr": "learning rate",
+}
+
+
+def plot_curves(runs, metrics=("train_loss", "test_acc"), *, title: str | None = None):
+    """One panel per metric, one line per run, against epochs; diverged runs end with an x."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.8), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        for run in runs:
+            h = run.history
+            (line,) = ax.plot(h["epoch"], h[metric], marker="o", ms=3, label=run.label)
+            if h.get("diverged"):
+                last = h[metric][-1] if h[metric] else math.nan
+                ax.plot(h["epoch"][-1:] or [0], [last], "x", color=line.get_color(), ms=10)
+                line.set_label(f"{run.label} (diverged in epoch {h['diverged_epoch']})")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_layer_norms(curves: dict[str, list[float]], *, title: str | None = None, ax=None):
+    """Gradient norm against layer index (1 = the stem conv), log scale, one line per label."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    for label, norms in curves.items():
+        ax.semilogy(range(1, len(norms) + 1), norms, marker=".", label=label)
+    ax.set_xlabel("layer (1 = first conv, last = linear)")
+    ax.set_ylabel("gradient norm of the weights")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    ax.figure.tight_layout()
+    return ax

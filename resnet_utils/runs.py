@@ -1,0 +1,87 @@
+"""``train``: build, train and cache a named net, or load it if it has been trained before."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from .cache import RunCache, state_dict_cpu
+from .data import ImageData
+from .hardware import autocast_dtype, pick_device, precision_name
+from .models import build_model
+from .profiles import Recipe
+from .train import fit
+
+
+@dataclass
+class Run:
+    name: str
+    spec: dict
+    history: dict
+    model: nn.Module | None  # None for a diverged run
+    from_cache: bool
+    options: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        extras = ", ".join(f"{k}={v}" for k, v in sorted(self.options.items()))
+        return f"{self.name} ({extras})" if extras else self.name
+
+    @property
+    def diverged(self) -> bool:
+        return bool(self.history.get("diverged"))
+
+    def final(self, metric: str) -> float | None:
+        values = self.history[metric]
+        return values[-1] if values else None
+
+
+def train(
+    name: str,
+    data: ImageData,
+    recipe: Recipe,
+    *,
+    seed: int = 0,
+    options: dict | None = None,
+    device: str | torch.device | None = None,
+    cache: RunCache | bool = True,
+    progress: bool = True,
+) -> Run:
+    """Train ``build_model(name, **options)`` on ``data`` with ``recipe``, through the run cache.
+
+    The cache key covers the model and its options, a hash of the data, the recipe, the
+    seed, the device type and the number format: change any of them and the run is new.
+    """
+    options = dict(options or {})
+    build_model(name, **options)  # fail on a bad name or option before anything else
+    device = pick_device(device)
+    spec = {
+        "model": name,
+        "options": options,
+        "data": data.fingerprint(),
+        "recipe": recipe.as_dict(),
+        "seed": seed,
+        "device": device.type,
+        "precision": precision_name(autocast_dtype(device)),
+    }
+    store = RunCache() if cache is True else cache or None
+    if store is not None and (hit := store.load(spec)) is not None:
+        history, weights = hit
+        model = None
+        if weights is not None:
+            model = build_model(name, **options)
+            model.load_state_dict(weights)
+            model.to(device)
+        return Run(name, spec, history, model, from_cache=True, options=options)
+
+    torch.manual_seed(seed)
+    model = build_model(name, **options)
+    label = name + "".join(f" {k}={v}" for k, v in sorted(options.items()))
+    history = fit(model, data, recipe, seed=seed, device=device, progress=progress, description=label)
+    diverged = history["diverged"]
+    if store is not None:
+        store.save(spec, history, None if diverged else state_dict_cpu(model))
+    model = model.to(memory_format=torch.contiguous_format)
+    return Run(name, spec, history, None if diverged else model, from_cache=False, options=options)

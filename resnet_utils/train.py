@@ -1,0 +1,175 @@
+"""The training loop every notebook uses, and the history it returns.
+
+Data stays on the device as uint8; each batch is augmented and normalised there in one go.
+The loop synchronises with the device only every few steps (for the progress bar and the
+divergence check), never once per batch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from .data import ImageData, normalize, random_crop_flip
+from .hardware import autocast_dtype, pick_device, precision_name
+from .models import weighted_layers
+from .profiles import Recipe
+
+SYNC_EVERY = 10  # steps between progress updates and divergence checks
+EVAL_BATCH = 1000
+
+
+def fit(
+    model: nn.Module,
+    data: ImageData,
+    recipe: Recipe,
+    *,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    description: str = "training",
+) -> dict:
+    """Train ``model`` in place; return the per-epoch history (plain lists, JSON-ready).
+
+    A non-finite loss stops training and marks the history ``diverged``; the epochs before
+    it are kept, nothing after it is recorded, and nothing is raised.
+    """
+    device = pick_device(device)
+    amp_dtype = autocast_dtype(device)
+    model.to(device, memory_format=torch.channels_last)
+    data = data.to(device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+
+    n_train = len(data.train_y)
+    batch_size = min(recipe.batch_size, n_train)
+    steps_per_epoch = n_train // batch_size  # drop the last partial batch, as is usual
+    total_steps = recipe.epochs * steps_per_epoch
+    optimizer = torch.optim.SGD(
+        model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
+    )
+    scheduler = _scheduler(optimizer, recipe, total_steps)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    layers = weighted_layers(model)
+
+    history = {
+        "epoch": [],
+        "train_loss": [],
+        "train_acc": [],
+        "test_loss": [],
+        "test_acc": [],
+        "lr": [],
+        "seconds": [],
+        "images_per_s": [],
+        "grad_norms": [],
+        "layer_names": [name for name, _ in layers],
+        "diverged": False,
+        "diverged_epoch": None,
+        "device": device.type,
+        "precision": precision_name(amp_dtype),
+    }
+    bar = tqdm(total=total_steps, desc=description, disable=not progress, leave=False)
+    try:
+        for epoch in range(1, recipe.epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), device=device, dtype=torch.long)
+            grad_sum = torch.zeros(len(layers), device=device)
+            grad_steps = torch.zeros((), device=device)
+            lr_at_start = optimizer.param_groups[0]["lr"]
+            order = torch.randperm(n_train, device=device, generator=generator)
+            for step in range(steps_per_epoch):
+                index = order[step * batch_size : (step + 1) * batch_size]
+                images = data.train_x[index]
+                if recipe.augment:
+                    images = random_crop_flip(images, generator)
+                images = normalize(images).contiguous(memory_format=torch.channels_last)
+                labels = data.train_y[index]
+                with _autocast(device, amp_dtype):
+                    logits = model(images)
+                    loss = F.cross_entropy(logits, labels)
+                optimizer.zero_grad(set_to_none=True)
+                scaler.scale(loss).backward()
+                scaler.unscale_(optimizer)
+                norms = torch.stack(torch._foreach_norm([m.weight.grad for _, m in layers]))
+                finite = torch.isfinite(norms).all()
+                grad_sum += torch.where(finite, norms, torch.zeros_like(norms))
+                grad_steps += finite
+                scaler.step(optimizer)
+                scaler.update()
+                scheduler.step()
+                loss_sum += loss.detach().float()
+                correct += (logits.argmax(1) == labels).sum()
+                done = step + 1
+                if done % SYNC_EVERY == 0 or done == steps_per_epoch:
+                    mean_loss = loss_sum.item() / done
+                    bar.update(done - bar.n + (epoch - 1) * steps_per_epoch)
+                    if not math.isfinite(mean_loss):
+                        history["diverged"] = True
+                        history["diverged_epoch"] = epoch
+                        bar.set_postfix(epoch=epoch, status="diverged")
+                        return history
+                    bar.set_postfix(epoch=epoch, loss=f"{mean_loss:.3f}")
+            train_seconds = time.perf_counter() - start
+            test_loss, test_acc = evaluate(model, data, device=device)
+            history["epoch"].append(epoch)
+            history["train_loss"].append(loss_sum.item() / steps_per_epoch)
+            history["train_acc"].append(correct.item() / (steps_per_epoch * batch_size))
+            history["test_loss"].append(test_loss)
+            history["test_acc"].append(test_acc)
+            history["lr"].append(lr_at_start)
+            history["seconds"].append(time.perf_counter() - start)
+            history["images_per_s"].append(steps_per_epoch * batch_size / train_seconds)
+            history["grad_norms"].append((grad_sum / grad_steps.clamp(min=1)).tolist())
+    finally:
+        bar.close()
+    return history
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, data: ImageData, *, device: str | torch.device | None = None
+) -> tuple[float, float]:
+    """Mean loss and accuracy on the test split: no augmentation, large batches."""
+    device = pick_device(device) if device is not None else next(model.parameters()).device
+    amp_dtype = autocast_dtype(device)
+    was_training = model.training
+    model.eval()
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    test_x, test_y = data.test_x.to(device), data.test_y.to(device)
+    for start in range(0, len(test_y), EVAL_BATCH):
+        images = normalize(test_x[start : start + EVAL_BATCH])
+        labels = test_y[start : start + EVAL_BATCH]
+        with _autocast(device, amp_dtype):
+            logits = model(images.contiguous(memory_format=torch.channels_last))
+        loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
+        correct += (logits.argmax(1) == labels).sum()
+    model.train(was_training)
+    n = len(test_y)
+    return loss_sum.item() / n, correct.item() / n
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None):
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def _scheduler(optimizer, recipe: Recipe, total_steps: int):
+    if recipe.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=recipe.lr, total_steps=max(total_steps, 2), cycle_momentum=False
+        )
+    if recipe.schedule == "step":
+        milestones = [int(f * total_steps) for f in recipe.milestones]
+        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.1)
+    raise ValueError(f"unknown schedule {recipe.schedule!r}: use 'onecycle' or 'step'.")

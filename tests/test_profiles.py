@@ -1,0 +1,47 @@
+import pytest
+import torch
+
+from resnet_utils.profiles import get_profile
+
+
+def test_environment_overrides_auto_only(monkeypatch):
+    monkeypatch.setenv("RESNET_PROFILE", "smoke")
+    assert get_profile("auto").name == "smoke"
+    assert get_profile("quick").name == "quick"
+
+
+def test_auto_follows_the_hardware(monkeypatch):
+    monkeypatch.delenv("RESNET_PROFILE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert get_profile("auto").name == "quick"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert get_profile("auto").name == "full"
+
+
+def test_bad_names_fail_with_the_choices(monkeypatch):
+    with pytest.raises(ValueError, match="smoke.*quick.*full"):
+        get_profile("fast")
+    monkeypatch.setenv("RESNET_PROFILE", "fast")
+    with pytest.raises(ValueError, match="RESNET_PROFILE"):
+        get_profile("auto")
+
+
+def test_full_is_the_papers_recipe():
+    r = get_profile("full").recipe
+    assert (r.lr, r.momentum, r.weight_decay, r.batch_size) == (0.1, 0.9, 1e-4, 128)
+    steps = r.epochs * (50_000 // r.batch_size)  # 164 epochs of 390 steps: about 64k
+    assert 63_000 <= steps <= 65_000
+    assert [int(f * steps) for f in r.milestones] == [steps // 2, int(0.75 * steps)]
+    assert get_profile("full").train_size is None
+
+
+def test_quick_is_real_data_and_smoke_is_synthetic():
+    assert get_profile("quick").dataset == "cifar10" and get_profile("quick").train_size == 10_000
+    assert get_profile("smoke").dataset == "synthetic"
+
+
+def test_epochs_override():
+    assert get_profile("quick").with_epochs(3).recipe.epochs == 3
+    assert get_profile("quick").with_epochs(None).recipe.epochs == 10
+    with pytest.raises(ValueError):
+        get_profile("quick").with_epochs(0)
