@@ -46,6 +46,7 @@ execute: $(STAMP) sync
 	  RESNET_PROFILE=$(filter-out auto,$(PROFILE)) RESNET_SUMMARY_DIR=$(CURDIR)/results \
 	  $(BIN)/papermill $$nb $$nb --cwd notebooks --kernel python3 || exit 1; \
 	done
+	$(BIN)/python tools/tidy_executed.py $(NOTEBOOKS)
 	$(BIN)/jupytext --sync $(NOTEBOOKS) >/dev/null
 
 lab: $(STAMP)

@@ -108,8 +108,8 @@ for part, shape in stage_shapes(build_model("plain56")):
 # %%
 runs = {depth: session.train(f"plain{depth}") for depth in depths}
 for depth, run in runs.items():
-    source = "from the cache" if run.from_cache else f"trained in {sum(run.history['seconds']):.0f} s"
-    print(f"plain{depth}: {source}")
+    took = f"{sum(run.history['seconds']):.0f} s of training"
+    print(f"plain{depth}: {'loaded from the cache' if run.from_cache else 'trained'} ({took})")
 
 # %%
 fig = plot_curves(
@@ -199,6 +199,7 @@ for depth, curves in at_init.items():
 
 # %%
 deep_init = at_init[depths[-1]]
+dead = sum(norm == 0 for norm in deep_init["no BN, PyTorch default init"])
 default_spread = spread(deep_init["no BN, PyTorch default init"])
 kaiming_spread = spread(deep_init["no BN, Kaiming init"])
 bn_spread = spread(deep_init["BatchNorm"])
@@ -207,6 +208,11 @@ print(
     f"{default_spread:.1e} times the gradient of the last conv: "
     + ("that is a vanishing gradient." if default_spread < 1e-2 else "no strong vanishing here.")
 )
+if dead:
+    print(
+        f"{dead} of its {depths[-1]} layers get a gradient of exactly zero: smaller than the "
+        "smallest number float32 can hold (these are missing from the log-scale plot)."
+    )
 print(
     f"With Kaiming init the same net gives {kaiming_spread:.3g}, and with BatchNorm {bn_spread:.3g}: "
     + ("neither vanishes." if min(kaiming_spread, bn_spread) > 0.1 else "see the plot.")

@@ -196,7 +196,7 @@ def _read_image_folders(path: Path) -> dict[str, torch.Tensor]:
         images = torch.empty((len(folder.samples), 3, 32, 32), dtype=torch.uint8)
         for i, (file, _) in enumerate(tqdm(folder.samples, desc=f"decoding {split}", leave=False)):
             with Image.open(file) as image:
-                images[i] = torch.from_numpy(np.asarray(image.convert("RGB"))).permute(2, 0, 1)
+                images[i] = torch.from_numpy(np.array(image.convert("RGB"))).permute(2, 0, 1)
         out[f"{split}_x"] = images
         out[f"{split}_y"] = torch.tensor(folder.targets, dtype=torch.int64)
     return out
