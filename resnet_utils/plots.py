@@ -50,3 +50,37 @@ def plot_layer_norms(curves: dict[str, list[float]], *, title: str | None = None
         ax.set_title(title)
     ax.figure.tight_layout()
     return ax
+
+
+def plot_responses(curves: dict[str, list[float]], *, title: str | None = None):
+    """He et al. (2015) Fig. 7 layout: response std by layer index (left) and sorted (right)."""
+    fig, (by_layer, by_size) = plt.subplots(1, 2, figsize=(11, 3.8))
+    for label, stds in curves.items():
+        by_layer.plot(range(1, len(stds) + 1), stds, marker=".", label=label)
+        by_size.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), label=label)
+    by_layer.set_xlabel("3x3 layer (in forward order)")
+    by_size.set_xlabel("3x3 layers, sorted by response std")
+    for ax in (by_layer, by_size):
+        ax.set_ylabel("std of the response")
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_lesions(results: dict[str, dict[str, float]], baselines: dict[str, float]):
+    """Test accuracy with one block deleted, per block, one line per net; dashed: no lesion."""
+    fig, ax = plt.subplots(figsize=(9, 3.8))
+    for label, accuracies in results.items():
+        (line,) = ax.plot(range(len(accuracies)), list(accuracies.values()), marker="o", ms=3, label=label)
+        ax.axhline(baselines[label], color=line.get_color(), ls="--", lw=1)
+        names = list(accuracies)
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    ax.set_xlabel("deleted block")
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    return fig

@@ -43,3 +43,47 @@ def depth_slider(images: torch.Tensor, labels: torch.Tensor, depths=range(20, 11
         options=list(depths), value=list(depths)[0], description="depth", continuous_update=False
     )
     return widgets.interact(show, depth=slider)
+
+
+def shortcut_toggle(images: torch.Tensor, labels: torch.Tensor, depths=range(20, 111, 6), seed: int = 0):
+    """Switch the shortcut on and off at a chosen depth: gradient norms per layer at init."""
+    import ipywidgets as widgets
+
+    def show(depth: int, shortcut: bool) -> None:
+        name = f"{'resnet' if shortcut else 'plain'}{depth}"
+        norms = gradient_norms_at_init(name, images, labels, seed=seed)
+        fig, ax = plt.subplots(figsize=(7.5, 4))
+        plot_layer_norms({name: norms}, ax=ax, title=f"{name} at initialisation")
+        plt.show()
+        print(
+            f"{name}: first conv gradient norm {norms[0]:.3g}, "
+            f"first conv / last conv {spread(norms):.3g}"
+        )
+
+    slider = widgets.SelectionSlider(
+        options=list(depths), value=56 if 56 in depths else list(depths)[0],
+        description="depth", continuous_update=False,
+    )
+    return widgets.interact(show, depth=slider, shortcut=widgets.Checkbox(value=True, description="shortcut"))
+
+
+def block_picker(stats):
+    """Pick a residual block: per-channel size of its branch F(x) against its shortcut x."""
+    import ipywidgets as widgets
+
+    by_name = {s.name: s for s in stats}
+
+    def show(block: str) -> None:
+        s = by_name[block]
+        channels = range(len(s.branch_rms))
+        fig, ax = plt.subplots(figsize=(8, 3.5))
+        ax.bar([c - 0.2 for c in channels], s.identity_rms, width=0.4, label="shortcut x")
+        ax.bar([c + 0.2 for c in channels], s.branch_rms, width=0.4, label="branch F(x)")
+        ax.set_xlabel("channel")
+        ax.set_ylabel("root mean square")
+        ax.set_title(f"block {block}: ||F(x)|| / ||x|| = {s.ratio:.3f}")
+        ax.legend()
+        fig.tight_layout()
+        plt.show()
+
+    return widgets.interact(show, block=widgets.Dropdown(options=list(by_name), description="block"))

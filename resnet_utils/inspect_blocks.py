@@ -1,0 +1,135 @@
+"""Looking inside trained nets: layer responses (He et al. 2015, Fig. 7), the residual branch
+against the identity, and lesions (Veit et al. 2016). All measurements run in eval mode."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .data import ImageData
+from .models import BasicBlock
+from .train import evaluate
+
+
+def blocks(model: nn.Module) -> list[tuple[str, BasicBlock]]:
+    """The net's blocks in forward order, with their names (``layer2.0`` ...)."""
+    return [(name, m) for name, m in model.named_modules() if isinstance(m, BasicBlock)]
+
+
+@contextlib.contextmanager
+def _hooks(registrations):
+    handles = list(registrations)
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+@contextlib.contextmanager
+def _eval_mode(model: nn.Module):
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            yield
+    finally:
+        model.train(was_training)
+
+
+def layer_responses(model: nn.Module, images: torch.Tensor) -> list[float]:
+    """Std of each 3x3 layer's response in the blocks, after its BN and before the ReLU or the
+    addition, in forward order (two per block): what He et al. (2015) plot in Fig. 7.
+
+    The std is taken over all values of the response for the batch (images, channels, pixels).
+    """
+    stds: list[float] = []
+    norms = [m for _, block in blocks(model) for m in (block.bn1, block.bn2)]
+    with (
+        _eval_mode(model),
+        _hooks(m.register_forward_hook(lambda _m, _i, out: stds.append(out.float().std().item())) for m in norms),
+    ):
+        model(images)
+    return stds
+
+
+@dataclass
+class BranchStats:
+    """One block's residual branch F(x) against what its shortcut passes on."""
+
+    name: str
+    ratio: float  # mean over images of ||F(x)|| / ||shortcut(x)||
+    branch_rms: list[float]  # per output channel: root mean square of F(x)
+    identity_rms: list[float]  # per output channel: root mean square of shortcut(x)
+
+
+def residual_branch_stats(model: nn.Module, images: torch.Tensor) -> list[BranchStats]:
+    """For each block of a residual net: how large is F(x) next to the x it is added to?"""
+    found: list[BranchStats] = []
+
+    def measure(name):
+        def hook(block: BasicBlock, inputs, _output):
+            x = inputs[0]
+            branch = block.residual(x).float()
+            identity = block.shortcut(x).float()
+            ratio = branch.flatten(1).norm(dim=1) / identity.flatten(1).norm(dim=1).clamp(min=1e-12)
+            found.append(
+                BranchStats(
+                    name,
+                    ratio.mean().item(),
+                    branch.pow(2).mean(dim=(0, 2, 3)).sqrt().tolist(),
+                    identity.pow(2).mean(dim=(0, 2, 3)).sqrt().tolist(),
+                )
+            )
+
+        return hook
+
+    residual = [(n, b) for n, b in blocks(model) if b.shortcut is not None]
+    if not residual:
+        raise ValueError("the net has no shortcuts: a plain net has no residual branch to compare")
+    with _eval_mode(model), _hooks(b.register_forward_hook(measure(n)) for n, b in residual):
+        model(images)
+    return found
+
+
+def deletable_blocks(model: nn.Module) -> list[str]:
+    """Blocks whose output has the shape of their input: only these can be deleted outright."""
+    return [
+        name
+        for name, b in blocks(model)
+        if b.conv1.stride == (1, 1) and b.conv1.in_channels == b.conv2.out_channels
+    ]
+
+
+@contextlib.contextmanager
+def without_block(model: nn.Module, name: str):
+    """Delete one block for the duration of a ``with``: its input passes straight on.
+
+    In a residual net that keeps the shortcut and drops F(x); in a plain net nothing is left
+    of the block at all. On leaving, the block is put back.
+    """
+    if name not in deletable_blocks(model):
+        raise ValueError(f"{name!r} cannot be deleted: choose one of {deletable_blocks(model)}")
+    parent_name, _, index = name.rpartition(".")
+    parent = model.get_submodule(parent_name)
+    original = parent[int(index)]
+    parent[int(index)] = nn.Identity()
+    try:
+        yield model
+    finally:
+        parent[int(index)] = original
+
+
+def lesion_study(model: nn.Module, data: ImageData, progress: bool = True) -> dict[str, float]:
+    """Test accuracy with each deletable block deleted in turn, in forward order."""
+    from tqdm.auto import tqdm
+
+    device = next(model.parameters()).device
+    accuracies = {}
+    for name in tqdm(deletable_blocks(model), desc="lesions", disable=not progress, leave=False):
+        with without_block(model, name):
+            accuracies[name] = evaluate(model, data, device=device)[1]
+    return accuracies
