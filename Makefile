@@ -1,6 +1,7 @@
 # The course's commands. `make test` and `make execute` set themselves up on a fresh machine.
 #   make test                     unit tests, then nbval on the notebooks (smoke profile)
 #   make execute PROFILE=quick    run every notebook with papermill, outputs kept in place
+#   make bench                    training throughput: syllabus pipeline vs ours vs the limit
 #   make lab                      JupyterLab on the notebooks
 # CIFAR10_DIR=/path/to/copy points every command at a local CIFAR-10 copy.
 
@@ -12,10 +13,10 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test unit nbval execute lab lint format sync clean-cache help
+.PHONY: setup test unit nbval execute bench lab lint format sync clean-cache help
 
 help:
-	@sed -n '1,6p' Makefile
+	@sed -n '1,7p' Makefile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,6 +49,10 @@ execute: $(STAMP) sync
 	done
 	$(BIN)/python tools/tidy_executed.py $(NOTEBOOKS)
 	$(BIN)/jupytext --sync $(NOTEBOOKS) >/dev/null
+
+# Training throughput: the syllabus' pipeline, ours, and the device's limit (see benchmarks/).
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[lab]"

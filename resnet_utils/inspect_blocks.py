@@ -50,7 +50,10 @@ def layer_responses(model: nn.Module, images: torch.Tensor) -> list[float]:
     norms = [m for _, block in blocks(model) for m in (block.bn1, block.bn2)]
     with (
         _eval_mode(model),
-        _hooks(m.register_forward_hook(lambda _m, _i, out: stds.append(out.float().std().item())) for m in norms),
+        _hooks(
+            m.register_forward_hook(lambda _m, _i, out: stds.append(out.float().std().item()))
+            for m in norms
+        ),
     ):
         model(images)
     return stds

@@ -74,7 +74,9 @@ def plot_lesions(results: dict[str, dict[str, float]], baselines: dict[str, floa
     """Test accuracy with one block deleted, per block, one line per net; dashed: no lesion."""
     fig, ax = plt.subplots(figsize=(9, 3.8))
     for label, accuracies in results.items():
-        (line,) = ax.plot(range(len(accuracies)), list(accuracies.values()), marker="o", ms=3, label=label)
+        (line,) = ax.plot(
+            range(len(accuracies)), list(accuracies.values()), marker="o", ms=3, label=label
+        )
         ax.axhline(baselines[label], color=line.get_color(), ls="--", lw=1)
         names = list(accuracies)
     ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)

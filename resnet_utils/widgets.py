@@ -61,10 +61,14 @@ def shortcut_toggle(images: torch.Tensor, labels: torch.Tensor, depths=range(20,
         )
 
     slider = widgets.SelectionSlider(
-        options=list(depths), value=56 if 56 in depths else list(depths)[0],
-        description="depth", continuous_update=False,
+        options=list(depths),
+        value=56 if 56 in depths else list(depths)[0],
+        description="depth",
+        continuous_update=False,
     )
-    return widgets.interact(show, depth=slider, shortcut=widgets.Checkbox(value=True, description="shortcut"))
+    return widgets.interact(
+        show, depth=slider, shortcut=widgets.Checkbox(value=True, description="shortcut")
+    )
 
 
 def block_picker(stats):

@@ -1,0 +1,205 @@
+"""Training throughput, three ways, interleaved so that machine noise hits all of them alike.
+
+1. reference: the syllabus' pipeline, written fresh: a CIFAR-style dataset of uint8 arrays
+   with per-image PIL transforms (pad+crop, flip, ToTensor, Normalize) in a DataLoader,
+   fp32, NCHW;
+2. ours: ``resnet_utils.fit`` as the notebooks call it (batched augmentation on the device,
+   channels_last, autocast where the hardware has a fast low-precision format, per-layer
+   gradient norms recorded);
+3. limit: forward + backward + optimizer step on one batch already on the device, in our
+   number format and memory layout, and nothing else.
+
+Usage: python benchmarks/bench.py [--models resnet20 resnet56 resnet50] [--repeats 3]
+       [--steps 20] [--device cpu|cuda] [--out results/bench-<device>.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import platform
+import statistics
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+from torch.utils.data import DataLoader, Dataset
+from torchvision import transforms
+
+from resnet_utils import Recipe, build_model, fit, synthetic
+from resnet_utils.data import MEAN, STD
+from resnet_utils.hardware import autocast_dtype, describe_device, precision_name
+
+BATCH = 128
+
+
+def make_model(name: str) -> torch.nn.Module:
+    if name == "resnet50":  # torchvision's ImageNet net on 32x32 inputs, as the syllabus does
+        return torchvision.models.resnet50(num_classes=10)
+    return build_model(name)
+
+
+class SyllabusDataset(Dataset):
+    """What torchvision's CIFAR10 does per item: an HWC uint8 array to PIL, then transforms."""
+
+    def __init__(self, images: np.ndarray, labels: list[int]):
+        self.images, self.labels = images, labels
+        self.transform = transforms.Compose(
+            [
+                transforms.RandomCrop(32, padding=4),
+                transforms.RandomHorizontalFlip(),
+                transforms.ToTensor(),
+                transforms.Normalize(MEAN, STD),
+            ]
+        )
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, i):
+        from PIL import Image
+
+        return self.transform(Image.fromarray(self.images[i])), self.labels[i]
+
+
+def _sync(device):
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def reference(name, data, steps, device) -> float:
+    torch.manual_seed(0)
+    model = make_model(name).to(device)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    dataset = SyllabusDataset(data.train_x.permute(0, 2, 3, 1).numpy(), data.train_y.tolist())
+    loader = DataLoader(dataset, batch_size=BATCH, shuffle=True, num_workers=0, drop_last=True)
+    model.train()
+    batches = iter(loader)
+    for step in range(steps + 2):  # two warm-up steps
+        if step == 2:
+            _sync(device)
+            start = time.perf_counter()
+        x, y = next(batches)
+        x, y = x.to(device), y.to(device)
+        loss = F.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        loss.item()  # the syllabus logs the loss every step
+    _sync(device)
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+def ours(name, data, steps, device) -> float:
+    torch.manual_seed(0)
+    model = make_model(name)
+    # warm-up run (kernel selection, allocator), then the measured one
+    fit(model, data.subset(2 * BATCH, 10), Recipe(epochs=1), device=device, progress=False)
+    history = fit(model, data, Recipe(epochs=1), device=device, progress=False)
+    return history["images_per_s"][0]
+
+
+def limit(name, data, steps, device) -> float:
+    torch.manual_seed(0)
+    model = make_model(name).to(device, memory_format=torch.channels_last)
+    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
+    dtype = autocast_dtype(device)
+    x = torch.randn(BATCH, 3, 32, 32, device=device).contiguous(memory_format=torch.channels_last)
+    y = torch.randint(0, 10, (BATCH,), device=device)
+    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
+    for step in range(steps + 2):
+        if step == 2:
+            _sync(device)
+            start = time.perf_counter()
+        ctx = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
+        with ctx:
+            loss = F.cross_entropy(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+    _sync(device)
+    return steps * BATCH / (time.perf_counter() - start)
+
+
+WAYS = {"reference": reference, "ours": ours, "limit": limit}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--models", nargs="+", default=["resnet20", "resnet56", "resnet50"])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--out", default=None, help="JSON file (default results/bench-<device>.json)")
+    args = parser.parse_args()
+    device = torch.device(args.device)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    # the same images for every way: enough for the timed steps, synthetic (no download)
+    data = synthetic((args.steps + 2) * BATCH, 10, seed=0)
+
+    samples = {m: {w: [] for w in WAYS} for m in args.models}
+    for repeat in range(args.repeats):
+        for model in args.models:
+            for way, measure in WAYS.items():
+                rate = measure(model, data, args.steps, device)
+                samples[model][way].append(rate)
+                print(
+                    f"repeat {repeat + 1}/{args.repeats} {model:>9} {way:>9}: {rate:8.0f} images/s",
+                    flush=True,
+                )
+
+    rows = {}
+    for model, by_way in samples.items():
+        med = {w: statistics.median(v) for w, v in by_way.items()}
+        rows[model] = {
+            **{w: {"min": min(v), "median": med[w], "max": max(v)} for w, v in by_way.items()},
+            "ours/reference": med["ours"] / med["reference"],
+            "ours/limit": med["ours"] / med["limit"],
+        }
+    result = {
+        "device": describe_device(device),
+        "precision (ours, limit)": precision_name(autocast_dtype(device)),
+        "batch": BATCH,
+        "timed_steps": args.steps,
+        "repeats": args.repeats,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "images_per_s": rows,
+    }
+    print()
+    print(table(result))
+    out = Path(args.out or f"results/bench-{device.type}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1))
+    print(f"\nwritten to {out}")
+
+
+def table(result) -> str:
+    lines = [
+        f"{result['device']}, batch {result['batch']}, "
+        f"ours/limit in {result['precision (ours, limit)']}, "
+        f"median (min-max) of {result['repeats']} interleaved repeats, images/s",
+        "",
+        "| model | reference | ours | limit | ours/reference | ours/limit |",
+        "|---|---|---|---|---|---|",
+    ]
+    for model, r in result["images_per_s"].items():
+        cells = [f"{r[w]['median']:.0f} ({r[w]['min']:.0f}-{r[w]['max']:.0f})" for w in WAYS]
+        lines.append(
+            f"| {model} | "
+            + " | ".join(cells)
+            + f" | {r['ours/reference']:.2f} | {r['ours/limit']:.2f} |"
+        )
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
