@@ -95,13 +95,30 @@ def reference(name, data, steps, device) -> float:
     return steps * BATCH / (time.perf_counter() - start)
 
 
-def ours(name, data, steps, device) -> float:
+def ours(name, data, steps, device, compile=False) -> float:
     torch.manual_seed(0)
     model = make_model(name)
-    # warm-up run (kernel selection, allocator), then the measured one
-    fit(model, data.subset(2 * BATCH, 10), Recipe(epochs=1), device=device, progress=False)
-    history = fit(model, data, Recipe(epochs=1), device=device, progress=False)
+    # warm-up run (kernel selection, allocator; compilation with --compile), then the measured one
+    start = time.perf_counter()
+    fit(
+        model,
+        data.subset(2 * BATCH, 10),
+        Recipe(epochs=1),
+        device=device,
+        progress=False,
+        compile=compile,
+    )
+    if compile:
+        COMPILE_SECONDS.setdefault(name, []).append(time.perf_counter() - start)
+    history = fit(model, data, Recipe(epochs=1), device=device, progress=False, compile=compile)
     return history["images_per_s"][0]
+
+
+def ours_compiled(name, data, steps, device) -> float:
+    return ours(name, data, steps, device, compile=True)
+
+
+COMPILE_SECONDS: dict[str, list[float]] = {}
 
 
 def limit(name, data, steps, device) -> float:
@@ -137,7 +154,10 @@ def main():
     parser.add_argument("--steps", type=int, default=20, help="timed steps per measurement")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", default=None, help="JSON file (default results/bench-<device>.json)")
+    parser.add_argument("--compile", action="store_true", help="also measure ours with torch.compile")
     args = parser.parse_args()
+    if args.compile:
+        WAYS["ours+compile"] = ours_compiled
     device = torch.device(args.device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -163,6 +183,8 @@ def main():
             "ours/reference": med["ours"] / med["reference"],
             "ours/limit": med["ours"] / med["limit"],
         }
+        if "ours+compile" in med:
+            rows[model]["compiled/ours"] = med["ours+compile"] / med["ours"]
     result = {
         "device": describe_device(device),
         "precision (ours, limit)": precision_name(autocast_dtype(device)),
@@ -174,6 +196,8 @@ def main():
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "images_per_s": rows,
     }
+    if COMPILE_SECONDS:
+        result["compile_warmup_seconds"] = {m: statistics.median(v) for m, v in COMPILE_SECONDS.items()}
     print()
     print(table(result))
     out = Path(args.out or f"results/bench-{device.type}.json")

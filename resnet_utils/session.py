@@ -40,12 +40,13 @@ class Session:
     def recipe(self):
         return self.profile.recipe
 
-    def train(self, name: str, **options) -> Run:
-        """Train (or load from the cache) a named net with this notebook's recipe and data."""
+    def train(self, name: str, *, data: ImageData | None = None, recipe=None, **options) -> Run:
+        """Train (or load from the cache) a named net with this notebook's recipe and data,
+        or with the ``data`` and ``recipe`` given (a notebook that needs a smaller budget)."""
         return train(
             name,
-            self.data,
-            self.recipe,
+            self.data if data is None else data,
+            self.recipe if recipe is None else recipe,
             seed=self.seed,
             options=options,
             device=self.device,

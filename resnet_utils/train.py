@@ -34,15 +34,22 @@ def fit(
     device: str | torch.device | None = None,
     progress: bool = True,
     description: str = "training",
+    autocast: bool = True,
+    compile: bool = False,
 ) -> dict:
     """Train ``model`` in place; return the per-epoch history (plain lists, JSON-ready).
 
     A non-finite loss stops training and marks the history ``diverged``; the epochs before
     it are kept, nothing after it is recorded, and nothing is raised.
+
+    ``autocast=False`` trains in fp32 even where a faster format exists (for comparisons).
+    ``compile=True`` runs the forward through ``torch.compile``: faster steps after a
+    compilation that takes longer than a short notebook run saves (see benchmarks/).
     """
     device = pick_device(device)
-    amp_dtype = autocast_dtype(device)
+    amp_dtype = autocast_dtype(device) if autocast else None
     model.to(device, memory_format=torch.channels_last)
+    forward = torch.compile(model) if compile else model
     data = data.to(device)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
@@ -94,7 +101,7 @@ def fit(
                 images = normalize(images).contiguous(memory_format=torch.channels_last)
                 labels = data.train_y[index]
                 with _autocast(device, amp_dtype):
-                    logits = model(images)
+                    logits = forward(images)
                     loss = F.cross_entropy(logits, labels)
                 optimizer.zero_grad(set_to_none=True)
                 scaler.scale(loss).backward()
@@ -119,7 +126,7 @@ def fit(
                         return history
                     bar.set_postfix(epoch=epoch, loss=f"{mean_loss:.3f}")
             train_seconds = time.perf_counter() - start
-            test_loss, test_acc = evaluate(model, data, device=device)
+            test_loss, test_acc = evaluate(model, data, device=device, autocast=autocast)
             history["epoch"].append(epoch)
             history["train_loss"].append(loss_sum.item() / steps_per_epoch)
             history["train_acc"].append(correct.item() / (steps_per_epoch * batch_size))
@@ -136,11 +143,15 @@ def fit(
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, data: ImageData, *, device: str | torch.device | None = None
+    model: nn.Module,
+    data: ImageData,
+    *,
+    device: str | torch.device | None = None,
+    autocast: bool = True,
 ) -> tuple[float, float]:
     """Mean loss and accuracy on the test split: no augmentation, large batches."""
     device = pick_device(device) if device is not None else next(model.parameters()).device
-    amp_dtype = autocast_dtype(device)
+    amp_dtype = autocast_dtype(device) if autocast else None
     was_training = model.training
     model.eval()
     loss_sum = torch.zeros((), device=device)

@@ -91,3 +91,32 @@ def block_picker(stats):
         plt.show()
 
     return widgets.interact(show, block=widgets.Dropdown(options=list(by_name), description="block"))
+
+
+def stage_table(depth: int, input_sizes=((3, 224, 224), (3, 32, 32))) -> str:
+    """The stage layout of an ImageNet-family ResNet with its parameters and multiply-adds."""
+    from .counting import multiply_adds, parameters_per_stage
+    from .models.imagenet import STAGE_BLOCKS, STAGE_WIDTHS
+
+    kind, counts = STAGE_BLOCKS[depth]
+    model = build_model(f"resnet{depth}")
+    per_stage = parameters_per_stage(model)
+    lines = [f"ResNet-{depth}: {kind} blocks, {list(counts)} per stage"]
+    for index, (width, count) in enumerate(zip(STAGE_WIDTHS, counts), start=1):
+        shape = f"{width}-d" if kind == "basic" else f"{width * 4}-d ({width} inside)"
+        params = per_stage[f"layer{index}"]
+        lines.append(f"  layer{index}: {count:>2} x {kind:<10} {shape:<18} {params:>11,} params")
+    lines.append(f"  parameters: {count_parameters(model):,} (10 classes)")
+    for size in input_sizes:
+        lines.append(f"  multiply-adds at {size[1]}x{size[2]}: {multiply_adds(model, size) / 1e9:.3f} G")
+    return "\n".join(lines)
+
+
+def resnet_selector(depths=(18, 34, 50, 101, 152)):
+    """Pick an ImageNet-family ResNet: its stage table, parameters and multiply-adds."""
+    import ipywidgets as widgets
+
+    return widgets.interact(
+        lambda depth: print(stage_table(depth)),
+        depth=widgets.ToggleButtons(options=list(depths), value=50, description="ResNet-"),
+    )

@@ -88,3 +88,16 @@ def test_schedules():
     assert lrs[75] == pytest.approx(0.001)
     with pytest.raises(ValueError, match="schedule"):
         _scheduler(opt, Recipe(epochs=1, schedule="cosine"), 10)
+
+
+def test_autocast_can_be_switched_off_and_is_recorded():
+    from resnet_utils.hardware import autocast_dtype, precision_name
+
+    torch.manual_seed(0)
+    history = fit(
+        build_model("resnet8"), DATA, Recipe(epochs=1, batch_size=64), autocast=False, progress=False
+    )
+    assert history["precision"] == "fp32"
+    torch.manual_seed(0)
+    history = fit(build_model("resnet8"), DATA, Recipe(epochs=1, batch_size=64), progress=False)
+    assert history["precision"] == precision_name(autocast_dtype(torch.device("cpu")))

@@ -1,4 +1,13 @@
-"""One entry point for every network of the course: ``build_model("plain56")``."""
+"""One entry point for every network of the course: ``build_model("plain56")``.
+
+Two families:
+- CIFAR (He et al. 2015, sec. 4.2): ``plainN`` and ``resnetN`` with N = 6n+2 layers, for
+  32x32 images; options ``shortcut``, ``batchnorm``, ``init``, ``num_classes``.
+- ImageNet (Table 1 of the paper, torchvision's layout): ``resnet18``, ``resnet34``,
+  ``resnet50``, ``resnet101``, ``resnet152``; options ``num_classes``, ``stem``,
+  ``stride_on``. ResNet-50 and ResNet-152 are these bottleneck nets, although 50 and 152
+  are of the form 6n+2 too: the CIFAR family is not built at those two depths.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +16,14 @@ import re
 from torch import nn
 
 from .cifar import BasicBlock, CifarNet, ZeroPadShortcut, blocks_per_stage
+from .imagenet import STAGE_BLOCKS, BasicBlockV1, Bottleneck, ImageNetResNet
 
 __all__ = [
     "BasicBlock",
+    "BasicBlockV1",
+    "Bottleneck",
     "CifarNet",
+    "ImageNetResNet",
     "ZeroPadShortcut",
     "blocks_per_stage",
     "build_model",
@@ -19,51 +32,85 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"^(plain|resnet)(\d+)$")
+IMAGENET_DEPTHS = tuple(STAGE_BLOCKS)
 VALID_FORMS = (
-    "'plainN' or 'resnetN' with N = 6n+2 (20, 32, 44, 56, 110, 1202, ...), "
-    "for example 'plain20', 'resnet56'"
+    "'plainN' or 'resnetN' with N = 6n+2 (the CIFAR nets: 20, 32, 44, 56, 110, 1202, ...), "
+    "for example 'plain20', 'resnet56', or one of "
+    + ", ".join(f"'resnet{d}'" for d in IMAGENET_DEPTHS)
+    + " (the ImageNet nets, torchvision's)"
 )
 SHORTCUTS = ("A", "B")
 INITS = ("kaiming", "pytorch")
+STEMS = ("imagenet", "cifar")
+STRIDE_ON = ("3x3", "1x1")
 
 
-def build_model(
-    name: str,
+def build_model(name: str, **options) -> nn.Module:
+    """Build a course network by name; ``options`` depend on the family (module docstring)."""
+    match = _NAME.match(name.strip().lower()) if isinstance(name, str) else None
+    if match is None:
+        raise ValueError(f"unknown model name {name!r}: valid names are {VALID_FORMS}.")
+    family, depth = match.group(1), int(match.group(2))
+    if family == "resnet" and depth in IMAGENET_DEPTHS:
+        return _checked(_imagenet, name, options)(depth, **options)
+    try:
+        blocks_per_stage(depth)
+    except ValueError as error:
+        raise ValueError(f"{name!r}: {error} Valid names are {VALID_FORMS}.") from None
+    return _checked(_cifar, name, options)(depth, residual=family == "resnet", **options)
+
+
+def _checked(builder, name, options):
+    allowed = builder.__kwdefaults__
+    unknown = sorted(set(options) - set(allowed))
+    if unknown:
+        raise ValueError(f"{name!r} takes the options {sorted(allowed)}, not {unknown}.")
+    return builder
+
+
+def _cifar(
+    depth: int,
+    residual: bool,
     *,
     shortcut: str = "A",
     batchnorm: bool = True,
     num_classes: int = 10,
     init: str = "kaiming",
-) -> nn.Module:
-    """Build a course network by name.
-
-    ``shortcut`` is "A" (zero-padded identity where the shape changes, the paper's CIFAR
-    choice) or "B" (1x1 projection there); plain nets ignore it. ``init`` is "kaiming"
-    (He et al. 2015a, the default) or "pytorch" (PyTorch's layer defaults, to show what
-    an unchosen init does to a deep net without BatchNorm).
-    """
-    match = _NAME.match(name.strip().lower()) if isinstance(name, str) else None
-    if match is None:
-        raise ValueError(f"unknown model name {name!r}: valid names are {VALID_FORMS}.")
-    family, depth = match.group(1), int(match.group(2))
-    try:
-        blocks_per_stage(depth)
-    except ValueError as error:
-        raise ValueError(f"{name!r}: {error} Valid names are {VALID_FORMS}.") from None
-    if shortcut not in SHORTCUTS:
-        raise ValueError(f"shortcut must be one of {SHORTCUTS}, not {shortcut!r}.")
-    if init not in INITS:
-        raise ValueError(f"init must be one of {INITS}, not {init!r}.")
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be at least 1, not {num_classes}.")
+) -> CifarNet:
+    """``shortcut`` "A" (zero-padded identity where the shape changes, the paper's CIFAR
+    choice) or "B" (1x1 projection there); plain nets ignore it. ``init`` "kaiming" (He et
+    al. 2015a) or "pytorch" (PyTorch's layer defaults, to show what an unchosen init does to a
+    deep net without BatchNorm)."""
+    _one_of("shortcut", shortcut, SHORTCUTS)
+    _one_of("init", init, INITS)
+    _positive_classes(num_classes)
     return CifarNet(
         depth,
-        residual=family == "resnet",
+        residual=residual,
         shortcut=shortcut,
         batchnorm=batchnorm,
         num_classes=num_classes,
         init=init,
     )
+
+
+def _imagenet(depth: int, *, num_classes: int = 10, stem: str = "imagenet", stride_on: str = "3x3"):
+    """``stem`` "imagenet" (7x7/2 conv + max-pool, torchvision's) or "cifar" (3x3/1 conv, no
+    pool); ``stride_on`` "3x3" (torchvision, "v1.5") or "1x1" (the paper, "v1")."""
+    _one_of("stem", stem, STEMS)
+    _one_of("stride_on", stride_on, STRIDE_ON)
+    _positive_classes(num_classes)
+    return ImageNetResNet(depth, num_classes=num_classes, stem=stem, stride_on=stride_on)
+
+
+def _one_of(option: str, value, choices) -> None:
+    if value not in choices:
+        raise ValueError(f"{option} must be one of {choices}, not {value!r}.")
+
+
+def _positive_classes(num_classes: int) -> None:
+    if num_classes < 1:
+        raise ValueError(f"num_classes must be at least 1, not {num_classes}.")
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -78,5 +125,7 @@ def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
     return [
         (name, module)
         for name, module in model.named_modules()
-        if isinstance(module, (nn.Conv2d, nn.Linear)) and ".shortcut" not in name
+        if isinstance(module, (nn.Conv2d, nn.Linear))
+        and ".shortcut" not in name
+        and ".downsample" not in name
     ]

@@ -1,0 +1,257 @@
+# ---
+# jupyter:
+#   jupytext:
+#     cell_metadata_filter: tags,-all
+#     formats: ipynb,py:percent
+#     notebook_metadata_filter: kernelspec,jupytext
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 4. Deeper: bottleneck ResNet-50, -101 and -152
+#
+# For ImageNet, He et al. (2015, sec. 4.1 and Table 1) went to 50, 101 and 152 layers. To
+# afford that, each block became a *bottleneck*: a 1x1 conv shrinks the channels, a 3x3
+# conv works on the narrow tensor, a 1x1 conv widens it again. This notebook computes what
+# that saves, measures what the three nets cost on your device, trains them on CIFAR-10,
+# and asks what the ImageNet stem does to a 32x32 image.
+#
+# Our nets are written for this course and are state_dict-compatible with torchvision's
+# `resnet50/101/152`: the tests load torchvision's weights into them and compare outputs.
+
+# %% tags=["parameters"]
+profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
+seed = 0
+data_dir = None  # a local CIFAR-10 copy; None: $CIFAR10_DIR, else torchvision's download
+epochs = None  # None: this notebook's budget for the profile (below)
+interactive = True  # show the ResNet selector
+progress = True  # progress bars while training
+summary_dir = None  # where to write a JSON summary; None: $RESNET_SUMMARY_DIR, or nowhere
+cost_batch = None  # batch size for the time and memory measurements; None: 64 (8 for smoke)
+
+# %%
+from dataclasses import replace
+
+import matplotlib.pyplot as plt
+import torchvision
+
+from resnet_utils import build_model, count_parameters, start
+from resnet_utils.analysis import stage_shapes
+from resnet_utils.counting import multiply_adds, saved_for_backward_bytes, step_seconds
+from resnet_utils.models import BasicBlockV1, Bottleneck
+from resnet_utils.plots import plot_curves
+from resnet_utils.widgets import resnet_selector, stage_table
+
+session = start(
+    "04_deep_resnets",
+    profile=profile,
+    data_dir=data_dir,
+    epochs=epochs,
+    seed=seed,
+    progress=progress,
+    summary_dir=summary_dir,
+)
+# Three deep nets are far more work per image than notebook 1's: this notebook trains on a
+# smaller budget than the profile's (None keeps the profile's value).
+BUDGETS = {
+    "smoke": {"images": 128, "epochs": 1, "stem_images": 128, "stem_epochs": 1},
+    "quick": {"images": 5_000, "epochs": 4, "stem_images": 2_000, "stem_epochs": 2},
+    "full": {"images": None, "epochs": 60, "stem_images": None, "stem_epochs": 30},
+}
+budget = BUDGETS[session.profile.name]
+
+
+def sized(images, epochs_here):
+    data = session.data if images is None else session.data.subset(images, None, seed=seed)
+    n_epochs = epochs or epochs_here or session.recipe.epochs
+    return data, replace(session.recipe, epochs=n_epochs)
+
+
+cost_batch = cost_batch or (8 if session.profile.name == "smoke" else 64)
+depth_data, depth_recipe = sized(budget["images"], budget["epochs"])
+stem_data, stem_recipe = sized(budget["stem_images"], budget["stem_epochs"])
+print(f"depth runs: {depth_data.describe()}, {depth_recipe.epochs} epochs")
+print(f"stem comparison: {stem_data.describe()}, {stem_recipe.epochs} epochs")
+
+# %% [markdown]
+# ## Why bottlenecks
+#
+# The paper's Fig. 5: a basic block on 64 channels against a bottleneck on 256 channels
+# (64 inside). Computed here at 56x56, the resolution of ImageNet's first stage:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for label, block, channels in (
+    ("basic block, 64-d", BasicBlockV1(64, 64), 64),
+    ("bottleneck, 256-d", Bottleneck(256, 64), 256),
+):
+    print(
+        f"{label}: {count_parameters(block):>7,} parameters, "
+        f"{multiply_adds(block, (channels, 56, 56)) / 1e6:6.1f} M multiply-adds"
+    )
+
+# %% [markdown]
+# Four times the channels for about the same cost: that is what lets ResNet-50/101/152 be
+# deep *and* wide. The three nets differ only in how many bottlenecks each stage stacks:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for depth in (50, 101, 152):
+    print(stage_table(depth))
+
+# %% [markdown]
+# Our counts beside torchvision's, both computed now, for 10 classes:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for depth in (50, 101, 152):
+    ours = count_parameters(build_model(f"resnet{depth}"))
+    theirs = count_parameters(getattr(torchvision.models, f"resnet{depth}")(num_classes=10))
+    print(f"ResNet-{depth}: ours {ours:,}, torchvision {theirs:,}, equal: {ours == theirs}")
+
+# %% [markdown]
+# ## What they cost here
+#
+# Forward + backward time for one batch of 32x32 images on this notebook's device, and the
+# memory autograd keeps for the backward pass (counted tensor by tensor, fp32).
+
+# %%
+costs = {}
+for depth in (50, 101, 152):
+    model = build_model(f"resnet{depth}").to(session.device)
+    costs[depth] = {
+        "seconds": step_seconds(model, cost_batch, repeats=3),
+        "backward_mb": saved_for_backward_bytes(model, cost_batch) / 2**20,
+    }
+    print(
+        f"ResNet-{depth}: {costs[depth]['seconds'] * 1000:7.0f} ms per batch of {cost_batch}, "
+        f"{costs[depth]['backward_mb']:6.0f} MB kept for backward"
+    )
+
+# %% [markdown]
+# ## Training the three with one recipe
+#
+# Same data, recipe and seed for all three (the budget is printed under the set-up cell).
+
+# %%
+runs = {}
+for depth in (50, 101, 152):
+    run = session.train(f"resnet{depth}", data=depth_data, recipe=depth_recipe)
+    runs[depth] = run
+    took = f"{sum(run.history['seconds']):.0f} s of training"
+    print(f"resnet{depth}: {'loaded from the cache' if run.from_cache else 'trained'} ({took})")
+plot_curves(
+    list(runs.values()), metrics=("train_loss", "test_acc"), title="ResNet-50/101/152, ImageNet stem"
+)
+plt.show()
+
+# %%
+fig, (by_depth, by_params) = plt.subplots(1, 2, figsize=(10, 3.5))
+finished = {d: r for d, r in runs.items() if not r.diverged}
+accs = [r.final("test_acc") for r in finished.values()]
+by_depth.plot(list(finished), accs, marker="o")
+by_depth.set_xlabel("depth")
+by_params.plot([count_parameters(build_model(f"resnet{d}")) / 1e6 for d in finished], accs, marker="o")
+by_params.set_xlabel("parameters (millions)")
+for ax in (by_depth, by_params):
+    ax.set_ylabel("test accuracy")
+    ax.grid(alpha=0.3)
+plt.tight_layout()
+plt.show()
+for depth, run in runs.items():
+    status = (
+        f"diverged in epoch {run.history['diverged_epoch']}"
+        if run.diverged
+        else f"training loss {run.final('train_loss'):.3f}, test accuracy {run.final('test_acc'):.1%}"
+    )
+    print(f"ResNet-{depth}: {status}")
+if len(finished) == 3:
+    best = max(finished, key=lambda d: finished[d].final("test_acc"))
+    print(
+        f"The best test accuracy in this run is ResNet-{best}'s. "
+        + (
+            "Depth helped here."
+            if best == 152
+            else "More depth did not help in this run: with this budget the deeper nets have had "
+            "fewer updates per parameter, and at 32x32 the ImageNet stem leaves them little image."
+        )
+    )
+
+# %% [markdown]
+# ## The stem question
+#
+# The ImageNet stem (a 7x7 stride-2 conv, then a stride-2 max-pool) shrinks a 224x224
+# image to 56x56 before the first block. On a 32x32 CIFAR image it leaves 8x8, and the last
+# stage works on a single pixel. The CIFAR stem (one 3x3 stride-1 conv, no pool) keeps
+# 32x32, at many times the compute:
+
+# %%
+# NBVAL_CHECK_OUTPUT
+for stem in ("imagenet", "cifar"):
+    model = build_model("resnet50", stem=stem)
+    shapes = dict(stage_shapes(model))
+    sizes = ", ".join(
+        f"{k} {shapes[k][1]}x{shapes[k][2]}" for k in ("maxpool", "layer1", "layer2", "layer3", "layer4")
+    )
+    print(f"{stem:>8} stem: {sizes}; {multiply_adds(model) / 1e9:.2f} G multiply-adds per 32x32 image")
+
+# %%
+stems = {
+    stem: session.train("resnet50", data=stem_data, recipe=stem_recipe, stem=stem)
+    for stem in ("imagenet", "cifar")
+}
+plot_curves(
+    list(stems.values()),
+    metrics=("train_loss", "test_acc"),
+    title="ResNet-50: ImageNet stem vs CIFAR stem",
+)
+plt.show()
+for stem, run in stems.items():
+    seconds = sum(run.history["seconds"])
+    if run.diverged:
+        print(f"{stem} stem: diverged")
+    else:
+        print(
+            f"{stem} stem: test accuracy {run.final('test_acc'):.1%}, "
+            f"training loss {run.final('train_loss'):.3f}, {seconds:.0f} s of training"
+        )
+if not any(r.diverged for r in stems.values()):
+    better = max(stems, key=lambda s: stems[s].final("test_acc"))
+    print(f"With the same budget, the {better} stem reached the higher test accuracy in this run.")
+
+# %% [markdown]
+# ## Explore: the family
+#
+# ResNet-18 and -34 use basic blocks; 50, 101 and 152 use bottlenecks. Pick one to see its
+# stage table (needs a live kernel).
+
+# %%
+if interactive:
+    resnet_selector()
+
+# %% [markdown]
+# ## Summary
+
+# %%
+summary = {
+    "cost": {f"resnet{d}": c for d, c in costs.items()},
+    "final_test_acc": {f"resnet{d}": r.final("test_acc") for d, r in runs.items()},
+    "final_train_loss": {f"resnet{d}": r.final("train_loss") for d, r in runs.items()},
+    "stem_test_acc": {s: r.final("test_acc") for s, r in stems.items()},
+}
+record = session.finish(summary)
+print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.profile.name} profile.")
+
+# %% [markdown]
+# ## References
+# - K. He, X. Zhang, S. Ren, J. Sun. *Deep Residual Learning for Image Recognition.*
+#   CVPR 2016, arXiv:1512.03385 (Table 1, Fig. 5, sec. 4.1).
+# - torchvision's ResNet: `torchvision/models/resnet.py` (the "v1.5" stride placement).

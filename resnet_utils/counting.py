@@ -1,0 +1,85 @@
+"""What a net costs: parameters per stage, multiply-adds per image, memory kept for backward,
+and time per training step on the device at hand."""
+
+from __future__ import annotations
+
+import statistics
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+STAGES = ("stem", "layer1", "layer2", "layer3", "layer4", "fc")
+
+
+def parameters_per_stage(model: nn.Module) -> dict[str, int]:
+    """Parameters of the stem (first conv and BN), each stage (``layerK``) and the classifier."""
+    counts: dict[str, int] = {}
+    for name, p in model.named_parameters():
+        top = name.split(".")[0]
+        stage = "stem" if top in ("conv1", "bn1") else top
+        counts[stage] = counts.get(stage, 0) + p.numel()
+    return counts
+
+
+def multiply_adds(model: nn.Module, input_size=(3, 32, 32)) -> int:
+    """Multiply-adds of one forward pass for one image: convolutions and linear layers
+    (PyTorch's FLOP counter counts 2 FLOPs per multiply-add; BN, ReLU, pooling and the
+    additions are left out, as in the papers' counts)."""
+    was_training = model.training
+    model.eval()
+    counter = FlopCounterMode(display=False)
+    try:
+        with counter, torch.no_grad():
+            model(torch.zeros(1, *input_size, device=next(model.parameters()).device))
+    finally:
+        model.train(was_training)
+    return counter.get_total_flops() // 2
+
+
+def saved_for_backward_bytes(model: nn.Module, batch_size: int = 128, input_size=(3, 32, 32)) -> int:
+    """Bytes of activations autograd keeps for the backward pass of one training batch, in fp32.
+
+    Counted exactly, tensor by tensor, as autograd saves them (each storage once; the
+    weights themselves are left out): the memory that grows with depth and batch size.
+    """
+    params = {p.data_ptr() for p in model.parameters()}
+    seen: dict[int, int] = {}
+
+    def pack(t: torch.Tensor):
+        ptr = t.untyped_storage().data_ptr()
+        if ptr not in params:
+            seen[ptr] = max(seen.get(ptr, 0), t.untyped_storage().nbytes())
+        return t
+
+    device = next(model.parameters()).device
+    model.train()
+    x = torch.randn(batch_size, *input_size, device=device)
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        loss = model(x).sum()
+    del loss
+    return sum(seen.values())
+
+
+def step_seconds(
+    model: nn.Module, batch_size: int = 128, input_size=(3, 32, 32), repeats: int = 5, device=None
+) -> float:
+    """Median time of forward + backward for one batch (after one warm-up step)."""
+    device = torch.device(device) if device is not None else next(model.parameters()).device
+    model.to(device).train()
+    x = torch.randn(batch_size, *input_size, device=device)
+    y = torch.randint(0, 10, (batch_size,), device=device)
+    times = []
+    for i in range(repeats + 1):
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        F.cross_entropy(model(x), y).backward()
+        model.zero_grad(set_to_none=True)
+        if device.type == "cuda":
+            torch.cuda.synchronize()
+        if i:
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
