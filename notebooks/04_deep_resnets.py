@@ -38,6 +38,7 @@ summary_dir = None  # where to write a JSON summary; None: $RESNET_SUMMARY_DIR, 
 cost_batch = None  # batch size for the time and memory measurements; None: 64 (8 for smoke)
 
 # %%
+import math
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -78,8 +79,8 @@ def sized(images, epochs_here):
 cost_batch = cost_batch or (8 if session.profile.name == "smoke" else 64)
 depth_data, depth_recipe = sized(budget["images"], budget["epochs"])
 stem_data, stem_recipe = sized(budget["stem_images"], budget["stem_epochs"])
-print(f"depth runs: {depth_data.describe()}, {depth_recipe.epochs} epochs")
-print(f"stem comparison: {stem_data.describe()}, {stem_recipe.epochs} epochs")
+print(f"depth runs: {depth_data.describe()}, epochs: {depth_recipe.epochs}")
+print(f"stem comparison: {stem_data.describe()}, epochs: {stem_recipe.epochs}")
 
 # %% [markdown]
 # ## Why bottlenecks
@@ -173,17 +174,23 @@ for depth, run in runs.items():
         else f"training loss {run.final('train_loss'):.3f}, test accuracy {run.final('test_acc'):.1%}"
     )
     print(f"ResNet-{depth}: {status}")
+chance = math.log(10)  # the loss of a uniform guess over ten classes
+stuck = [d for d, r in finished.items() if r.final("train_loss") > chance]
+if stuck:
+    print(
+        f"ResNet-{', ResNet-'.join(map(str, stuck))} ended with a training loss above ln 10 = "
+        f"{chance:.3f}, the loss of a uniform guess: with this budget they have not yet learned to "
+        "fit their training data, and their accuracies say little about depth."
+    )
 if len(finished) == 3:
     best = max(finished, key=lambda d: finished[d].final("test_acc"))
-    print(
-        f"The best test accuracy in this run is ResNet-{best}'s. "
-        + (
-            "Depth helped here."
-            if best == 152
-            else "More depth did not help in this run: with this budget the deeper nets have had "
-            "fewer updates per parameter, and at 32x32 the ImageNet stem leaves them little image."
+    print(f"The best test accuracy in this run is ResNet-{best}'s.")
+    if best != 152:
+        print(
+            "More depth did not pay off in this run. Possible reasons, not tested here: the "
+            "budget (the deeper nets have more parameters to fit in the same number of steps), "
+            "and the ImageNet stem, which leaves 32x32 images a single pixel by the last stage."
         )
-    )
 
 # %% [markdown]
 # ## The stem question

@@ -23,9 +23,12 @@ class Run:
     model: nn.Module | None  # None for a diverged run
     from_cache: bool
     options: dict = field(default_factory=dict)
+    title: str | None = None  # a name for plots and tables; default: the model name and options
 
     @property
     def label(self) -> str:
+        if self.title:
+            return self.title
         extras = ", ".join(f"{k}={v}" for k, v in sorted(self.options.items()))
         return f"{self.name} ({extras})" if extras else self.name
 

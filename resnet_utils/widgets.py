@@ -120,3 +120,22 @@ def resnet_selector(depths=(18, 34, 50, 101, 152)):
         lambda depth: print(stage_table(depth)),
         depth=widgets.ToggleButtons(options=list(depths), value=50, description="ResNet-"),
     )
+
+
+def compare_runs(runs: dict, metrics=("train_loss", "test_acc")):
+    """Pick two finished runs by name and overlay their curves."""
+    import ipywidgets as widgets
+
+    from .plots import plot_curves
+
+    names = list(runs)
+
+    def show(first: str, second: str) -> None:
+        plot_curves([runs[first], runs[second]], metrics=metrics)
+        plt.show()
+
+    return widgets.interact(
+        show,
+        first=widgets.Dropdown(options=names, value=names[0], description="first"),
+        second=widgets.Dropdown(options=names, value=names[-1], description="second"),
+    )

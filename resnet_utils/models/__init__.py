@@ -2,7 +2,10 @@
 
 Two families:
 - CIFAR (He et al. 2015, sec. 4.2): ``plainN`` and ``resnetN`` with N = 6n+2 layers, for
-  32x32 images; options ``shortcut``, ``batchnorm``, ``init``, ``num_classes``.
+  32x32 images; options ``shortcut``, ``batchnorm``, ``init``, ``num_classes``, and for
+  residual nets the block variants of He et al. 2016 (the fields of :class:`Variant`:
+  ``ordering``, ``scale_shortcut``, ``scale_branch``, ``gate``, ``gate_bias``,
+  ``shortcut_dropout``, ``zero_init``), e.g. ``build_model("resnet56", ordering="preact")``.
 - ImageNet (Table 1 of the paper, torchvision's layout): ``resnet18``, ``resnet34``,
   ``resnet50``, ``resnet101``, ``resnet152``; options ``num_classes``, ``stem``,
   ``stride_on``. ResNet-50 and ResNet-152 are these bottleneck nets, although 50 and 152
@@ -15,7 +18,7 @@ import re
 
 from torch import nn
 
-from .cifar import BasicBlock, CifarNet, ZeroPadShortcut, blocks_per_stage
+from .cifar import SHORTCUTS, BasicBlock, CifarNet, Variant, ZeroPadShortcut, blocks_per_stage
 from .imagenet import STAGE_BLOCKS, BasicBlockV1, Bottleneck, ImageNetResNet
 
 __all__ = [
@@ -24,6 +27,7 @@ __all__ = [
     "Bottleneck",
     "CifarNet",
     "ImageNetResNet",
+    "Variant",
     "ZeroPadShortcut",
     "blocks_per_stage",
     "build_model",
@@ -39,7 +43,6 @@ VALID_FORMS = (
     + ", ".join(f"'resnet{d}'" for d in IMAGENET_DEPTHS)
     + " (the ImageNet nets, torchvision's)"
 )
-SHORTCUTS = ("A", "B")
 INITS = ("kaiming", "pytorch")
 STEMS = ("imagenet", "cifar")
 STRIDE_ON = ("3x3", "1x1")
@@ -76,14 +79,29 @@ def _cifar(
     batchnorm: bool = True,
     num_classes: int = 10,
     init: str = "kaiming",
+    ordering: str = "original",
+    scale_shortcut: float = 1.0,
+    scale_branch: float = 1.0,
+    gate: str | None = None,
+    gate_bias: float = 0.0,
+    shortcut_dropout: float = 0.0,
+    zero_init: bool = False,
 ) -> CifarNet:
     """``shortcut`` "A" (zero-padded identity where the shape changes, the paper's CIFAR
-    choice) or "B" (1x1 projection there); plain nets ignore it. ``init`` "kaiming" (He et
-    al. 2015a) or "pytorch" (PyTorch's layer defaults, to show what an unchosen init does to a
-    deep net without BatchNorm)."""
+    choice), "B" (1x1 projection there) or "conv" (a 1x1 projection on every block); plain
+    nets ignore it. ``init`` "kaiming" (He et al. 2015a) or "pytorch" (PyTorch's layer
+    defaults, to show what an unchosen init does to a deep net without BatchNorm). The other
+    options are the fields of :class:`Variant` (He et al. 2016), for residual nets."""
     _one_of("shortcut", shortcut, SHORTCUTS)
     _one_of("init", init, INITS)
     _positive_classes(num_classes)
+    variant = Variant(
+        ordering, scale_shortcut, scale_branch, gate, gate_bias, shortcut_dropout, zero_init
+    )
+    if not residual and variant != Variant():
+        raise ValueError(
+            "block variants apply to residual nets ('resnetN'); a plain net has no shortcut."
+        )
     return CifarNet(
         depth,
         residual=residual,
@@ -91,16 +109,31 @@ def _cifar(
         batchnorm=batchnorm,
         num_classes=num_classes,
         init=init,
+        variant=variant,
     )
 
 
-def _imagenet(depth: int, *, num_classes: int = 10, stem: str = "imagenet", stride_on: str = "3x3"):
+def _imagenet(
+    depth: int,
+    *,
+    num_classes: int = 10,
+    stem: str = "imagenet",
+    stride_on: str = "3x3",
+    zero_init_residual: bool = False,
+):
     """``stem`` "imagenet" (7x7/2 conv + max-pool, torchvision's) or "cifar" (3x3/1 conv, no
-    pool); ``stride_on`` "3x3" (torchvision, "v1.5") or "1x1" (the paper, "v1")."""
+    pool); ``stride_on`` "3x3" (torchvision, "v1.5") or "1x1" (the paper, "v1");
+    ``zero_init_residual`` as torchvision's (each block's last BN starts at zero)."""
     _one_of("stem", stem, STEMS)
     _one_of("stride_on", stride_on, STRIDE_ON)
     _positive_classes(num_classes)
-    return ImageNetResNet(depth, num_classes=num_classes, stem=stem, stride_on=stride_on)
+    return ImageNetResNet(
+        depth,
+        num_classes=num_classes,
+        stem=stem,
+        stride_on=stride_on,
+        zero_init_residual=zero_init_residual,
+    )
 
 
 def _one_of(option: str, value, choices) -> None:
@@ -126,6 +159,5 @@ def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
         (name, module)
         for name, module in model.named_modules()
         if isinstance(module, (nn.Conv2d, nn.Linear))
-        and ".shortcut" not in name
-        and ".downsample" not in name
+        and not any(part in name for part in (".shortcut", ".downsample", ".gate"))
     ]

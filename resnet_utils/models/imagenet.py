@@ -86,7 +86,12 @@ class Bottleneck(nn.Module):
 
 class ImageNetResNet(nn.Module):
     def __init__(
-        self, depth: int, num_classes: int = 1000, stem: str = "imagenet", stride_on: str = "3x3"
+        self,
+        depth: int,
+        num_classes: int = 1000,
+        stem: str = "imagenet",
+        stride_on: str = "3x3",
+        zero_init_residual: bool = False,
     ):
         super().__init__()
         kind, counts = STAGE_BLOCKS[depth]
@@ -116,6 +121,10 @@ class ImageNetResNet(nn.Module):
             elif isinstance(m, nn.BatchNorm2d):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
+        if zero_init_residual:  # torchvision's option (Goyal et al. 2017): each block starts as identity
+            for m in self.modules():
+                if isinstance(m, (Bottleneck, BasicBlockV1)):
+                    nn.init.zeros_((m.bn3 if isinstance(m, Bottleneck) else m.bn2).weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
