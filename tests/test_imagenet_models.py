@@ -86,3 +86,14 @@ def test_cifar_stem_keeps_32x32_resolution():
 def test_options_of_the_other_family_are_refused(name, option):
     with pytest.raises(ValueError, match="option|must be one of"):
         build_model(name, **option)
+
+
+def test_zero_init_residual_starts_each_block_as_identity():
+    model = build_model("resnet50", zero_init_residual=True).eval()
+    assert all(torch.count_nonzero(b.bn3.weight) == 0 for b in model.modules() if hasattr(b, "bn3"))
+    block = model.layer1[1]  # same shape in and out
+    x = torch.rand(1, 256, 8, 8)
+    with torch.no_grad():
+        assert torch.equal(block(x), x)
+    basic = build_model("resnet18", zero_init_residual=True)
+    assert torch.count_nonzero(basic.layer1[0].bn2.weight) == 0
