@@ -231,9 +231,7 @@ class CifarNet(nn.Module):
         self.layer1, self.layer2, self.layer3 = stages
         # ... and ends with the BN-ReLU that no block applies after its last addition
         self.final = (
-            nn.Sequential(_norm(STAGE_WIDTHS[-1], batchnorm), nn.ReLU(inplace=True))
-            if preact
-            else nn.Identity()
+            nn.Sequential(_norm(STAGE_WIDTHS[-1], batchnorm), nn.ReLU(inplace=True)) if preact else None
         )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(STAGE_WIDTHS[-1], num_classes)
@@ -247,7 +245,9 @@ class CifarNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn1(self.conv1(x)))
-        x = self.final(self.layer3(self.layer2(self.layer1(x))))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        if self.final is not None:
+            x = self.final(x)
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
