@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -87,8 +88,11 @@ class ImageData:
             else f"{self.source}, stratified subset {len(train)}/{len(test)} (seed {seed})",
         )
 
+    @cached_property
     def fingerprint(self) -> str:
-        """A hash of the pixels and labels: the cache key of a run depends on the data itself."""
+        """A hash of the pixels and labels: the cache key of a run depends on the data itself.
+
+        Computed once per data set (a property, cached), not once per run."""
         h = hashlib.sha256()
         for t in (self.train_x, self.train_y, self.test_x, self.test_y):
             h.update(str(tuple(t.shape)).encode())

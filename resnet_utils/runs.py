@@ -58,12 +58,13 @@ def train(
     seed, the device type and the number format: change any of them and the run is new.
     """
     options = dict(options or {})
-    build_model(name, **options)  # fail on a bad name or option before anything else
     device = pick_device(device)
+    torch.manual_seed(seed)
+    model = build_model(name, **options)  # a bad name or option fails here, before anything else
     spec = {
         "model": name,
         "options": options,
-        "data": data.fingerprint(),
+        "data": data.fingerprint,
         "recipe": recipe.as_dict(),
         "seed": seed,
         "device": device.type,
@@ -72,15 +73,11 @@ def train(
     store = RunCache() if cache is True else cache or None
     if store is not None and (hit := store.load(spec)) is not None:
         history, weights = hit
-        model = None
-        if weights is not None:
-            model = build_model(name, **options)
-            model.load_state_dict(weights)
-            model.to(device)
-        return Run(name, spec, history, model, from_cache=True, options=options)
+        if weights is None:
+            return Run(name, spec, history, None, from_cache=True, options=options)
+        model.load_state_dict(weights)
+        return Run(name, spec, history, model.to(device), from_cache=True, options=options)
 
-    torch.manual_seed(seed)
-    model = build_model(name, **options)
     label = name + "".join(f" {k}={v}" for k, v in sorted(options.items()))
     history = fit(model, data, recipe, seed=seed, device=device, progress=progress, description=label)
     diverged = history["diverged"]

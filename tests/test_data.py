@@ -83,7 +83,7 @@ def test_synthetic_is_deterministic_and_shaped_like_cifar():
     assert a.train_x.shape == (100, 3, 32, 32) and a.train_x.dtype == torch.uint8
     assert a.train_y.bincount().tolist() == [10] * 10
     assert not torch.equal(a.train_x, synthetic(100, 50, seed=1).train_x)
-    assert a.fingerprint() == b.fingerprint() != synthetic(100, 50, seed=1).fingerprint()
+    assert a.fingerprint == b.fingerprint != synthetic(100, 50, seed=1).fingerprint
 
 
 def test_subset_and_sample():
