@@ -56,12 +56,9 @@ class RunCache:
             return None
         return history, weights
 
-    def save(self, spec: dict, history: dict, weights: dict | None) -> None:
+    def save(self, spec: dict, history: dict, weights: dict[str, torch.Tensor] | None) -> None:
+        """Store a run; ``weights`` is a state_dict on any device (copied to the CPU here)."""
         record_path, weights_path = self.paths(spec)
         if weights is not None:  # weights first: a record is only ever beside its weights
             save_tensors(weights_path, {k: v.detach().cpu().contiguous() for k, v in weights.items()})
         save_json(record_path, {"format": FORMAT, "spec": _canonical(spec), "history": history})
-
-
-def state_dict_cpu(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}

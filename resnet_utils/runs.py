@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .cache import RunCache, state_dict_cpu
+from .cache import RunCache
 from .data import ImageData
 from .hardware import autocast_dtype, pick_device, precision_name
 from .models import build_model
@@ -82,6 +82,6 @@ def train(
     history = fit(model, data, recipe, seed=seed, device=device, progress=progress, description=label)
     diverged = history["diverged"]
     if store is not None:
-        store.save(spec, history, None if diverged else state_dict_cpu(model))
+        store.save(spec, history, None if diverged else model.state_dict())
     model = model.to(memory_format=torch.contiguous_format)
     return Run(name, spec, history, None if diverged else model, from_cache=False, options=options)
