@@ -9,13 +9,15 @@ from torch import nn
 from .models import build_model, weighted_layers
 
 
-def gradient_norms(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> list[float]:
+def gradient_norms(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, training: bool = True
+) -> list[float]:
     """The L2 norm of the loss gradient for each weighted layer's weight, input to output.
 
-    One forward and backward pass on one batch, in training mode (BatchNorm uses batch
-    statistics, as in training); the model's gradients are left cleared.
+    One forward and backward pass on one batch, by default in training mode (BatchNorm uses
+    batch statistics, as in training); the model's gradients are left cleared.
     """
-    model.train()
+    model.train(training)
     model.zero_grad(set_to_none=True)
     F.cross_entropy(model(images), labels).backward()
     norms = [m.weight.grad.norm().item() for _, m in weighted_layers(model)]
