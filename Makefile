@@ -3,6 +3,7 @@
 #   make execute PROFILE=quick    run every notebook with papermill, outputs kept in place
 #   make bench                    training throughput: syllabus pipeline vs ours vs the limit
 #   make lab                      JupyterLab on the notebooks
+#   make student                  student copies in student/: solutions replaced by hints
 # CIFAR10_DIR=/path/to/copy points every command at a local CIFAR-10 copy.
 
 PYTHON ?= python3
@@ -13,10 +14,10 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test unit nbval execute bench lab lint format sync clean-cache help
+.PHONY: setup test unit nbval execute bench lab lint format sync student clean-cache help
 
 help:
-	@sed -n '1,7p' Makefile
+	@sed -n '1,8p' Makefile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -70,6 +71,12 @@ format: $(STAMP)
 # reverse for a notebook edited in Jupyter.
 sync: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
+	$(BIN)/python tools/student.py --out student $(NOTEBOOKS) >/dev/null
+
+# The students' copies: each solution (between "# BEGIN SOLUTION" and "# END SOLUTION" in a
+# cell tagged "solution") becomes a NotImplementedError with its hint; outputs cleared.
+student: $(STAMP)
+	$(BIN)/python tools/student.py --out student $(NOTEBOOKS)
 
 clean-cache:
 	rm -rf "$${RESNET_CACHE_DIR:-$$HOME/.cache/resnet-course}/runs"

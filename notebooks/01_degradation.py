@@ -255,6 +255,77 @@ record = session.finish(summary)
 print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.profile.name} profile.")
 
 # %% [markdown]
+# ## Your turn
+#
+# Each exercise has a cell for your answer and a check below it. Replace the
+# `raise NotImplementedError(...)` line with your code (its message is a hint), run the cell,
+# then run the check: it tries your answer on cases of its own and says what is right, or
+# what is wrong and why. (The teacher's copy of this notebook has the solutions in these
+# cells.)
+
+# %%
+import torch.nn.functional as F
+from torch import nn
+
+from resnet_utils import checks
+
+# %% [markdown]
+# ### Your turn 1: count plain-N's parameters by hand
+#
+# Write `plain_parameters(depth)`, the number of parameters of `build_model(f"plain{depth}")`,
+# from the architecture alone: a 3x3 conv from 3 to 16 channels; three stages of n blocks of
+# two 3x3 convs (16, 32, 64 channels); every conv followed by a BatchNorm (a scale and a
+# shift per channel) and therefore without a bias; a linear layer from 64 features to 10
+# classes. Careful with the first conv of stages 2 and 3.
+
+
+# %% tags=["solution"]
+def plain_parameters(depth):
+    # BEGIN SOLUTION
+    # hint: a 3x3 conv from c_in to c_out holds c_in * c_out * 9 weights; add 2 * c_out for its BN
+    n = (depth - 2) // 6
+
+    def conv_bn(c_in, c_out):
+        return c_in * c_out * 9 + 2 * c_out
+
+    total, c_in = conv_bn(3, 16), 16
+    for width in (16, 32, 64):
+        for _ in range(n):
+            total += conv_bn(c_in, width) + conv_bn(width, width)
+            c_in = width
+    return total + 64 * 10 + 10
+    # END SOLUTION
+
+
+# %%
+checks.plain_parameter_count(plain_parameters)
+
+# %% [markdown]
+# ### Your turn 2: measure the gradient of every layer
+#
+# The plots above came from `resnet_utils.analysis.gradient_norms`. Write your own:
+# `layer_gradient_norms(model, images, labels)` returns, for each conv and linear layer in
+# forward order, the norm of the gradient of the mean cross-entropy loss with respect to its
+# weight, after one forward and one backward pass in training mode.
+
+
+# %% tags=["solution"]
+def layer_gradient_norms(model, images, labels):
+    # BEGIN SOLUTION
+    # hint: model.train(), model.zero_grad(), F.cross_entropy(model(images), labels).backward(),
+    # then m.weight.grad.norm() for each nn.Conv2d / nn.Linear in model.modules()
+    model.train()
+    model.zero_grad()
+    F.cross_entropy(model(images), labels).backward()
+    layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    return [m.weight.grad.norm().item() for m in layers]
+    # END SOLUTION
+
+
+# %%
+checks.weight_gradient_norms(layer_gradient_norms)
+
+# %% [markdown]
 # ## References
 # - K. He, X. Zhang, S. Ren, J. Sun. *Deep Residual Learning for Image Recognition.*
 #   CVPR 2016, arXiv:1512.03385. (Fig. 1, Fig. 6, sec. 4.1-4.2, Table 6.)

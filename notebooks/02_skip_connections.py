@@ -202,6 +202,82 @@ record = session.finish(summary)
 print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.profile.name} profile.")
 
 # %% [markdown]
+# ## Your turn
+#
+# Each exercise has a cell for your answer and a check below it. Replace the
+# `raise NotImplementedError(...)` line with your code (its message is a hint), run the cell,
+# then run the check: it tries your answer on cases of its own and says what is right, or
+# what is wrong and why. (The teacher's copy of this notebook has the solutions in these
+# cells.)
+
+# %%
+import torch
+import torch.nn.functional as F
+
+from resnet_utils import checks
+
+# %% [markdown]
+# ### Your turn 1: the forward of a residual block
+#
+# A residual block computes a branch F(x) (conv, BN, ReLU, conv, BN) and a shortcut s(x),
+# and outputs relu(F(x) + s(x)). Write `residual_forward(x, branch, shortcut)`, where
+# `branch` and `shortcut` are modules. The check tries a block that keeps the shape and one
+# that halves the size and doubles the channels.
+
+
+# %% tags=["solution"]
+def residual_forward(x, branch, shortcut):
+    # BEGIN SOLUTION
+    # hint: add the two paths first, then apply the ReLU; do not change x in place
+    return torch.relu(branch(x) + shortcut(x))
+    # END SOLUTION
+
+
+# %%
+checks.residual_forward(residual_forward)
+
+# %% [markdown]
+# ### Your turn 2: the paper's option A shortcut
+#
+# Where a block halves the size and doubles the channels, the identity no longer fits.
+# Option A (He et al. 2015, sec. 3.3) keeps the identity: subsample by the stride and pad
+# the missing channels with zeros, so the shortcut has no parameters. Write
+# `zero_pad_shortcut(x, out_channels, stride)` for inputs of shape (batch, channels,
+# height, width).
+
+
+# %% tags=["solution"]
+def zero_pad_shortcut(x, out_channels, stride):
+    # BEGIN SOLUTION
+    # hint: x[:, :, ::stride, ::stride] subsamples; F.pad(x, (0, 0, 0, 0, 0, extra)) adds zero
+    # channels at the end
+    x = x[:, :, ::stride, ::stride]
+    return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))
+    # END SOLUTION
+
+
+# %%
+checks.zero_pad_shortcut(zero_pad_shortcut)
+
+# %% [markdown]
+# ### Your turn 3: what option B costs
+#
+# Option B replaces the zero padding by a 1x1 conv (no bias) and a BatchNorm wherever the
+# shape changes, and keeps the identity elsewhere. How many parameters does ResNet-56 with
+# option B have *more* than plain-56? Work it out by hand; `count_parameters` is for
+# checking afterwards.
+
+# %% tags=["solution"]
+# BEGIN SOLUTION
+# hint: which blocks change their shape, and what do a 1x1 conv from C_in to C_out channels and its
+# BN hold?
+extra_parameters = (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)
+# END SOLUTION
+
+# %%
+checks.projection_extra_parameters(extra_parameters)
+
+# %% [markdown]
 # ## References
 # - K. He, X. Zhang, S. Ren, J. Sun. *Deep Residual Learning for Image Recognition.*
 #   CVPR 2016, arXiv:1512.03385 (sec. 3.3 shortcuts A and B; sec. 4.2, Fig. 6, Table 6).

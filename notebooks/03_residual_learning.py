@@ -195,6 +195,69 @@ record = session.finish(summary)
 print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.profile.name} profile.")
 
 # %% [markdown]
+# ## Your turn
+#
+# Each exercise has a cell for your answer and a check below it. Replace the
+# `raise NotImplementedError(...)` line with your code (its message is a hint), run the cell,
+# then run the check: it tries your answer on cases of its own and says what is right, or
+# what is wrong and why. (The teacher's copy of this notebook has the solutions in these
+# cells.)
+
+# %%
+import torch
+
+from resnet_utils import checks
+
+# %% [markdown]
+# ### Your turn 1: how large is the branch next to the shortcut?
+#
+# Write `branch_to_shortcut_ratio(block, x)`: for a block of a `resnetN` (in eval mode) and a
+# batch `x` of its inputs, the mean over the images of ||F(x)|| / ||s(x)||, where
+# `block.residual(x)` is the branch F(x) and `block.shortcut(x)` the shortcut s(x). Each
+# norm is taken over one image's whole feature map.
+
+
+# %% tags=["solution"]
+def branch_to_shortcut_ratio(block, x):
+    # BEGIN SOLUTION
+    # hint: t.flatten(1).norm(dim=1) gives one norm per image; divide, then take the mean
+    with torch.no_grad():
+        branch, shortcut = block.residual(x), block.shortcut(x)
+        return (branch.flatten(1).norm(dim=1) / shortcut.flatten(1).norm(dim=1)).mean().item()
+    # END SOLUTION
+
+
+# %%
+checks.branch_to_shortcut_ratio(branch_to_shortcut_ratio)
+
+# %% [markdown]
+# ### Your turn 2: which blocks can a lesion remove?
+#
+# The lesion study above deleted blocks one at a time, but not every block. Write
+# `deletable(model)`: the names of the blocks (`"layer1.0"`, ...) whose output has the shape
+# of their input, so that the net still runs without them. A block's first conv tells its
+# stride (`block.conv1.stride`) and its channels.
+
+
+# %% tags=["solution"]
+def deletable(model):
+    # BEGIN SOLUTION
+    # hint: loop over model.named_modules(); a block is named like "layer2.3"; compare
+    # conv1.in_channels with conv2.out_channels and look at conv1.stride
+    names = []
+    for name, module in model.named_modules():
+        if name.startswith("layer") and name.count(".") == 1:
+            same_channels = module.conv1.in_channels == module.conv2.out_channels
+            if same_channels and module.conv1.stride == (1, 1):
+                names.append(name)
+    return names
+    # END SOLUTION
+
+
+# %%
+checks.deletable(deletable)
+
+# %% [markdown]
 # ## References
 # - K. He, X. Zhang, S. Ren, J. Sun. *Deep Residual Learning for Image Recognition.*
 #   CVPR 2016, arXiv:1512.03385 (sec. 3.1 and 4.2, Fig. 7).

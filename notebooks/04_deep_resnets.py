@@ -258,6 +258,71 @@ record = session.finish(summary)
 print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.profile.name} profile.")
 
 # %% [markdown]
+# ## Your turn
+#
+# Each exercise has a cell for your answer and a check below it. Replace the
+# `raise NotImplementedError(...)` line with your code (its message is a hint), run the cell,
+# then run the check: it tries your answer on cases of its own and says what is right, or
+# what is wrong and why. (The teacher's copy of this notebook has the solutions in these
+# cells.)
+
+# %%
+
+from resnet_utils import checks
+
+# %% [markdown]
+# ### Your turn 1: a bottleneck's parameters by hand
+#
+# Write `bottleneck_parameters(in_channels, width, stride)`: the parameters of one
+# torchvision bottleneck block: 1x1 conv to `width` channels, 3x3 conv, 1x1 conv to
+# 4 x `width` channels, each conv without a bias and followed by a BatchNorm, plus a
+# projection (1x1 conv and BN) where the block changes the shape.
+
+
+# %% tags=["solution"]
+def bottleneck_parameters(in_channels, width, stride):
+    # BEGIN SOLUTION
+    # hint: a k x k conv from c_in to c_out holds c_in * c_out * k * k; a BN 2 * c_out; the
+    # projection is needed when stride > 1 or in_channels != 4 * width
+    out_channels = 4 * width
+    total = in_channels * width + 2 * width  # 1x1 reduce + BN
+    total += width * width * 9 + 2 * width  # 3x3 + BN
+    total += width * out_channels + 2 * out_channels  # 1x1 expand + BN
+    if stride != 1 or in_channels != out_channels:
+        total += in_channels * out_channels + 2 * out_channels  # projection + BN
+    return total
+    # END SOLUTION
+
+
+# %%
+checks.bottleneck_parameters(bottleneck_parameters)
+
+# %% [markdown]
+# ### Your turn 2: the ImageNet stem on a 32x32 image
+#
+# Predict, without running the net, the shape (channels, height, width) of ResNet-50's
+# feature map after each part, for one 32x32 CIFAR image and the ImageNet stem (7x7 conv
+# with stride 2 and padding 3, then a 3x3 max-pool with stride 2 and padding 1). A conv or
+# pool gives floor((size + 2 * padding - kernel) / stride) + 1 pixels.
+
+# %% tags=["solution"]
+# BEGIN SOLUTION
+# hint: conv1 halves 32, the max-pool halves again, layer1 keeps the size, each later stage halves
+# it; a stage outputs 4 x its width (64, 128, 256, 512) channels
+stem_shapes = {
+    "conv1": (64, 16, 16),
+    "maxpool": (64, 8, 8),
+    "layer1": (256, 8, 8),
+    "layer2": (512, 4, 4),
+    "layer3": (1024, 2, 2),
+    "layer4": (2048, 1, 1),
+}
+# END SOLUTION
+
+# %%
+checks.imagenet_stem_shapes(stem_shapes)
+
+# %% [markdown]
 # ## References
 # - K. He, X. Zhang, S. Ren, J. Sun. *Deep Residual Learning for Image Recognition.*
 #   CVPR 2016, arXiv:1512.03385 (Table 1, Fig. 5, sec. 4.1).

@@ -223,6 +223,77 @@ record = session.finish(summary)
 print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.profile.name} profile.")
 
 # %% [markdown]
+# ## Your turn
+#
+# Each exercise has a cell for your answer and a check below it. Replace the
+# `raise NotImplementedError(...)` line with your code (its message is a hint), run the cell,
+# then run the check: it tries your answer on cases of its own and says what is right, or
+# what is wrong and why. (The teacher's copy of this notebook has the solutions in these
+# cells.)
+
+# %%
+import torch
+import torch.nn.functional as F
+
+from resnet_utils import checks
+
+# %% [markdown]
+# ### Your turn 1: exclusive gating
+#
+# He et al. (2016, Table 1, after Highway networks) gate the two paths: g = sigmoid(gate
+# logits), computed from x by a 1x1 conv, and the block adds (1 - g) * s(x) + g * F(x)
+# before its ReLU. Write `exclusive_gate(shortcut, branch, gate_logits)`, given the three
+# tensors s(x), F(x) and the gate's logits; it returns the sum, before the ReLU.
+
+
+# %% tags=["solution"]
+def exclusive_gate(shortcut, branch, gate_logits):
+    # BEGIN SOLUTION
+    # hint: g = torch.sigmoid(gate_logits); g weighs the branch, 1 - g the shortcut
+    g = torch.sigmoid(gate_logits)
+    return (1 - g) * shortcut + g * branch
+    # END SOLUTION
+
+
+# %%
+checks.exclusive_gate(exclusive_gate)
+
+# %% [markdown]
+# ### Your turn 2: a full pre-activation block
+#
+# In the block the 2016 paper recommends, BN and ReLU come *before* each conv, and nothing
+# is applied after the addition: out = x + F(x). Write
+# `preact_forward(x, bn1, conv1, bn2, conv2)` for a block with an identity shortcut.
+
+
+# %% tags=["solution"]
+def preact_forward(x, bn1, conv1, bn2, conv2):
+    # BEGIN SOLUTION
+    # hint: F(x) = conv2(relu(bn2(conv1(relu(bn1(x)))))); then add x and stop
+    return x + conv2(F.relu(bn2(conv1(F.relu(bn1(x))))))
+    # END SOLUTION
+
+
+# %%
+checks.preact_forward(preact_forward)
+
+# %% [markdown]
+# ### Your turn 3: why constant scaling hurts
+#
+# In the "constant scaling" row of Table 1 every shortcut is multiplied by 0.5. ResNet-110
+# has 54 residual blocks. By what factor does the input x reach the output through the
+# shortcuts alone? (He et al. 2016, sec. 3, argue from exactly this product.)
+
+# %% tags=["solution"]
+# BEGIN SOLUTION
+# hint: every block multiplies what its shortcut carries by 0.5
+shortcut_factor = 0.5**54
+# END SOLUTION
+
+# %%
+checks.shortcut_scale_after(shortcut_factor)
+
+# %% [markdown]
 # ## References
 # - K. He, X. Zhang, S. Ren, J. Sun. *Identity Mappings in Deep Residual Networks.*
 #   ECCV 2016, arXiv:1603.05027 (Tables 1 and 2, Figs. 2 and 4).

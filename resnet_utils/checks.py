@@ -160,7 +160,9 @@ def weight_gradient_norms(norms_of: Callable) -> bool:
         raise CheckFailed("your norms are in reverse order: list them from the input to the output.")
     weights = [m.weight.norm().item() for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     if close(got, weights):
-        raise CheckFailed("these are the norms of the weights; take the norms of their gradients (.grad).")
+        raise CheckFailed(
+            "these are the norms of the weights; take the norms of their gradients (.grad)."
+        )
     in_eval_mode = gradient_norms(model, images, labels, training=False)
     if close(got, in_eval_mode):
         raise CheckFailed(
@@ -240,7 +242,7 @@ def residual_forward(forward: Callable) -> bool:
 
 
 def zero_pad_shortcut(shortcut: Callable) -> bool:
-    """``shortcut(x, out_channels, stride)``: option A, subsample by the stride, pad channels with zeros."""
+    """``shortcut(x, out_channels, stride)``: option A; subsample by the stride, zero-pad channels."""
     torch.manual_seed(3)
     for channels, out_channels, stride, size in ((16, 32, 2, 32), (32, 64, 2, 16), (16, 16, 1, 32)):
         x = torch.randn(2, channels, size, size)
@@ -301,8 +303,11 @@ def projection_extra_parameters(answer) -> bool:
     }
     raise CheckFailed(
         f"you said {answer:,}; "
-        + known.get(answer, "count the blocks whose input and output shapes differ, and what a "
-        "1x1 conv from C_in to C_out channels plus its BN holds")
+        + known.get(
+            answer,
+            "count the blocks whose input and output shapes differ, and what a "
+            "1x1 conv from C_in to C_out channels plus its BN holds",
+        )
         + "."
     )
 
@@ -326,20 +331,33 @@ def branch_to_shortcut_ratio(ratio_of: Callable) -> bool:
             if math.isclose(got, expected, rel_tol=1e-4):
                 continue
             known = [
-                (f.norm() / s.norm(), "that is one ratio for the whole batch; take the ratio per "
-                 "image (flatten(1).norm(dim=1)), then the mean"),
-                ((s.flatten(1).norm(dim=1) / f.flatten(1).norm(dim=1)).mean(), "the ratio is upside "
-                 "down: the branch over the shortcut"),
-                ((block(x).flatten(1).norm(dim=1) / s.flatten(1).norm(dim=1)).mean(), "block(x) is "
-                 "relu(F(x) + s(x)); the branch alone is block.residual(x)"),
-                ((f.flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)).mean(), "in a block that "
-                 "changes the shape, the shortcut is not x: use block.shortcut(x)"),
+                (
+                    f.norm() / s.norm(),
+                    "that is one ratio for the whole batch; take the ratio per "
+                    "image (flatten(1).norm(dim=1)), then the mean",
+                ),
+                (
+                    (s.flatten(1).norm(dim=1) / f.flatten(1).norm(dim=1)).mean(),
+                    "the ratio is upside down: the branch over the shortcut",
+                ),
+                (
+                    (block(x).flatten(1).norm(dim=1) / s.flatten(1).norm(dim=1)).mean(),
+                    "block(x) is relu(F(x) + s(x)); the branch alone is block.residual(x)",
+                ),
+                (
+                    (f.flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)).mean(),
+                    "in a block that changes the shape, the shortcut is not x: use block.shortcut(x)",
+                ),
             ]
             for value, why in known:
                 if math.isclose(got, float(value), rel_tol=1e-4):
-                    raise CheckFailed(f"block {name}: you got {got:.4f}, expected {expected:.4f}: {why}.")
+                    raise CheckFailed(
+                        f"block {name}: you got {got:.4f}, expected {expected:.4f}: {why}."
+                    )
             raise CheckFailed(f"block {name}: you got {got:.4f}, expected {expected:.4f}.")
-    return _passed("the mean of ||F(x)|| / ||s(x)|| per image, for an identity and a downsampling block.")
+    return _passed(
+        "the mean of ||F(x)|| / ||s(x)|| per image, for an identity and a downsampling block."
+    )
 
 
 def _block_shapes(model: nn.Module) -> dict[str, tuple[str, str]]:
@@ -375,15 +393,19 @@ def deletable(find: Callable) -> bool:
                     f"{name}: {known[0]} changes the shape ({i} in, {o} out); without it the next "
                     "block would get an input of the wrong shape."
                 )
-            raise CheckFailed(f"{name} has no blocks named {extra}; its blocks are named like 'layer2.3'.")
+            raise CheckFailed(
+                f"{name} has no blocks named {extra}; its blocks are named like 'layer2.3'."
+            )
         if missing:
             i, o = shapes[missing[0]]
             raise CheckFailed(
                 f"{name}: you left out {len(missing)} blocks, e.g. {missing[0]} ({i} in, {o} out): "
                 "its output has its input's shape, so the net still works without it."
             )
-    return _passed(f"ResNet-20: {len(deletable_blocks(build_model('resnet20')))} deletable blocks, "
-                   f"ResNet-56: {len(expected)}; the first block of stages 2 and 3 cannot go.")
+    return _passed(
+        f"ResNet-20: {len(deletable_blocks(build_model('resnet20')))} deletable blocks, "
+        f"ResNet-56: {len(expected)}; the first block of stages 2 and 3 cannot go."
+    )
 
 
 # --- notebook 4 -------------------------------------------------------------------------
@@ -402,7 +424,8 @@ def bottleneck_parameters(count: Callable[[int, int, int], int]) -> bool:
         projection = count_parameters(block.downsample) if block.downsample is not None else 0
         known = {
             -projection: f"this block needs a projection shortcut (1x1 conv {in_channels} -> "
-            f"{out_channels} and its BN): its input has {in_channels} channels, its output {out_channels}",
+            f"{out_channels} and its BN): its input has {in_channels} channels, "
+            f"its output {out_channels}",
             in_channels * out_channels + 2 * out_channels: "this block has no projection: its input "
             f"already has {out_channels} channels and the stride is 1",
             -_bn_parameters(block): "you left out the BatchNorms (2 parameters per channel)",
@@ -412,8 +435,11 @@ def bottleneck_parameters(count: Callable[[int, int, int], int]) -> bool:
             -(width * out_channels - width * width + 2 * (out_channels - width)): "the last 1x1 conv "
             f"expands to 4 x width = {out_channels} channels",
         }
-        why = known.get(diff, "count conv1 (1x1), conv2 (3x3), conv3 (1x1), their BNs, and the "
-                        "projection if the shape changes")
+        why = known.get(
+            diff,
+            "count conv1 (1x1), conv2 (3x3), conv3 (1x1), their BNs, and the "
+            "projection if the shape changes",
+        )
         raise CheckFailed(
             f"Bottleneck(in={in_channels}, width={width}, stride={stride}) has {expected:,} "
             f"parameters; you counted {got:,}. {why}."
@@ -437,11 +463,15 @@ def imagenet_stem_shapes(answer: dict) -> bool:
     from .analysis import stage_shapes
 
     if not isinstance(answer, dict):
-        raise CheckFailed(f"give a dict {{part: (channels, height, width)}}; you gave {type(answer).__name__}.")
+        raise CheckFailed(
+            f"give a dict {{part: (channels, height, width)}}; you gave {type(answer).__name__}."
+        )
     actual = dict(stage_shapes(build_model("resnet50", num_classes=10)))
     missing = [p for p in STEM_PARTS if p not in answer]
     if missing:
-        raise CheckFailed(f"your dict has no entry for {missing}; give one for each of {list(STEM_PARTS)}.")
+        raise CheckFailed(
+            f"your dict has no entry for {missing}; give one for each of {list(STEM_PARTS)}."
+        )
     for part in STEM_PARTS:
         got = tuple(answer[part])
         if got != actual[part]:
@@ -465,19 +495,24 @@ def exclusive_gate(combine: Callable) -> bool:
     g = torch.sigmoid(logits)
     expected = (1 - g) * s + g * f
     if got.shape != expected.shape:
-        raise CheckFailed(f"the result should have the shape of its inputs ({_shape(s)}), not {_shape(got)}.")
+        raise CheckFailed(
+            f"the result should have the shape of its inputs ({_shape(s)}), not {_shape(got)}."
+        )
     if _same(got, expected):
         block = BasicBlock(8, 8, variant=Variant(gate="exclusive")).eval()
         x = torch.randn(2, 8, 4, 4)
         with torch.no_grad():
-            same = _same(
-                block(x), F.relu(combine(block.shortcut(x), block.residual(x), block.gate(x)))
-            )
+            same = _same(block(x), F.relu(combine(block.shortcut(x), block.residual(x), block.gate(x))))
         if not same:
-            raise CheckFailed("right on random tensors but not inside a gated block: is g computed once?")
+            raise CheckFailed(
+                "right on random tensors but not inside a gated block: is g computed once?"
+            )
         return _passed("(1 - g) * s + g * F(x): the gate trades the shortcut against the branch.")
     known = [
-        ((1 - logits) * s + logits * f, "g is sigmoid(gate_logits): squash the logits into (0, 1) first"),
+        (
+            (1 - logits) * s + logits * f,
+            "g is sigmoid(gate_logits): squash the logits into (0, 1) first",
+        ),
         (g * s + (1 - g) * f, "g and 1 - g are swapped: g weighs the branch F, 1 - g the shortcut"),
         ((1 - g) * s + f, "that is shortcut-only gating; exclusive gating also scales F by g"),
         (F.relu(expected), "leave the ReLU to the block: combine returns the sum before it"),
@@ -506,13 +541,21 @@ def preact_forward(forward: Callable) -> bool:
         if got.shape != expected.shape:
             raise CheckFailed(f"{_shape(x)} in should give {_shape(x)} out; yours gives {_shape(got)}.")
         if _same(got, expected):
-            return _passed("x + conv2(relu(bn2(conv1(relu(bn1(x)))))): nothing touches the identity path.")
+            return _passed(
+                "x + conv2(relu(bn2(conv1(relu(bn1(x)))))): nothing touches the identity path."
+            )
         bn1, conv1, bn2, conv2 = parts
         branch = expected - x
         known = [
-            (F.relu(expected), "nothing comes after the addition in full pre-activation: the ReLU "
-             "after it is what the 2016 paper removed, so the identity path stays clean"),
-            (x + conv2(F.relu(bn2(conv1(x)))), "the branch starts with BN and ReLU (bn1, relu) before conv1"),
+            (
+                F.relu(expected),
+                "nothing comes after the addition in full pre-activation: the ReLU "
+                "after it is what the 2016 paper removed, so the identity path stays clean",
+            ),
+            (
+                x + conv2(F.relu(bn2(conv1(x)))),
+                "the branch starts with BN and ReLU (bn1, relu) before conv1",
+            ),
             (branch, "the shortcut is missing: add x"),
         ]
         for value, why in known:
@@ -531,7 +574,8 @@ def shortcut_scale_after(answer, *, scale: float = 0.5, blocks: int = 54) -> boo
             "output scaled to nothing, so the signal must pass through the branches."
         )
     known = {
-        scale * blocks: f"the factor multiplies at every block: {scale} x {scale} x ..., not {scale} x {blocks}",
+        scale * blocks: f"the factor multiplies at every block: {scale} x {scale} x ..., "
+        f"not {scale} x {blocks}",
         scale**110: "ResNet-110 has 110 layers but 54 blocks (3 stages of 18), one shortcut each",
         scale ** (blocks + 1): "count the blocks again: 3 stages x 18 = 54",
         1 - scale: "after one block it is 0.5; then multiply again for each further block",

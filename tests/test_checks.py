@@ -27,8 +27,17 @@ def _plain_count(depth, *, bn=True, conv_bias=False, fc_bias=True, first_conv_ow
     return total + 640 + (10 if fc_bias else 0)
 
 
-def _norms(model, images, labels, *, keep=lambda m: isinstance(m, (nn.Conv2d, nn.Linear)), reverse=False,
-           zero=True, of_weights=False, mode="train"):
+def _norms(
+    model,
+    images,
+    labels,
+    *,
+    keep=lambda m: isinstance(m, (nn.Conv2d, nn.Linear)),
+    reverse=False,
+    zero=True,
+    of_weights=False,
+    mode="train",
+):
     getattr(model, mode)()
     if zero:
         model.zero_grad()
@@ -59,102 +68,189 @@ def _bottleneck(in_channels, width, stride, *, projection=True, bn=True):
     return total
 
 
-STEM = {"conv1": (64, 16, 16), "maxpool": (64, 8, 8), "layer1": (256, 8, 8), "layer2": (512, 4, 4),
-        "layer3": (1024, 2, 2), "layer4": (2048, 1, 1)}
+STEM = {
+    "conv1": (64, 16, 16),
+    "maxpool": (64, 8, 8),
+    "layer1": (256, 8, 8),
+    "layer2": (512, 4, 4),
+    "layer3": (1024, 2, 2),
+    "layer4": (2048, 1, 1),
+}
 
 WRONG = {
     "plain count without BN": (
-        checks.plain_parameter_count, lambda d: _plain_count(d, bn=False), "left out BatchNorm"),
+        checks.plain_parameter_count,
+        lambda d: _plain_count(d, bn=False),
+        "left out BatchNorm",
+    ),
     "plain count with conv biases": (
-        checks.plain_parameter_count, lambda d: _plain_count(d, conv_bias=True), "bias"),
+        checks.plain_parameter_count,
+        lambda d: _plain_count(d, conv_bias=True),
+        "bias",
+    ),
     "plain count, first conv of a stage": (
-        checks.plain_parameter_count, lambda d: _plain_count(d, first_conv_own_width=True),
-        "previous stage's channels"),
+        checks.plain_parameter_count,
+        lambda d: _plain_count(d, first_conv_own_width=True),
+        "previous stage's channels",
+    ),
     "plain count, constant error": (
-        checks.plain_parameter_count, lambda d: _plain_count(d) + 7, "same at every depth"),
+        checks.plain_parameter_count,
+        lambda d: _plain_count(d) + 7,
+        "same at every depth",
+    ),
     "norms reversed": (
-        checks.weight_gradient_norms, lambda *a: _norms(*a, reverse=True), "reverse order"),
+        checks.weight_gradient_norms,
+        lambda *a: _norms(*a, reverse=True),
+        "reverse order",
+    ),
     "norms of weights": (
-        checks.weight_gradient_norms, lambda *a: _norms(*a, of_weights=True), "norms of the weights"),
+        checks.weight_gradient_norms,
+        lambda *a: _norms(*a, of_weights=True),
+        "norms of the weights",
+    ),
     "norms of every tensor": (
-        checks.weight_gradient_norms, _all_parameter_norms, "every parameter tensor"),
+        checks.weight_gradient_norms,
+        _all_parameter_norms,
+        "every parameter tensor",
+    ),
     "norms accumulate": (
-        checks.weight_gradient_norms, lambda *a: _norms(*a, zero=False), "twice the norms"),
+        checks.weight_gradient_norms,
+        lambda *a: _norms(*a, zero=False),
+        "twice the norms",
+    ),
     "norms in eval mode": (
-        checks.weight_gradient_norms, lambda *a: _norms(*a, mode="eval"), "eval mode"),
+        checks.weight_gradient_norms,
+        lambda *a: _norms(*a, mode="eval"),
+        "eval mode",
+    ),
     "forward without final relu": (
-        checks.residual_forward, lambda x, f, s: f(x) + s(x), "no ReLU after the addition"),
+        checks.residual_forward,
+        lambda x, f, s: f(x) + s(x),
+        "no ReLU after the addition",
+    ),
     "forward without shortcut": (
-        checks.residual_forward, lambda x, f, s: torch.relu(f(x)), "shortcut is missing"),
+        checks.residual_forward,
+        lambda x, f, s: torch.relu(f(x)),
+        "shortcut is missing",
+    ),
     "forward relu before add": (
-        checks.residual_forward, lambda x, f, s: torch.relu(f(x)) + s(x), "before the addition"),
+        checks.residual_forward,
+        lambda x, f, s: torch.relu(f(x)) + s(x),
+        "before the addition",
+    ),
     "forward adds x itself": (
-        checks.residual_forward, lambda x, f, s: torch.relu(f(x) + x), "shortcut(x) is what brings"),
+        checks.residual_forward,
+        lambda x, f, s: torch.relu(f(x) + x),
+        "shortcut(x) is what brings",
+    ),
     "forward overwrites x": (checks.residual_forward, _shortcut_in_place, "in place"),
     "shortcut returns x": (
-        checks.zero_pad_shortcut, lambda x, c, s: x,
-        "the block's branch gives 32x16x16, but your shortcut returns 16x32x32"),
+        checks.zero_pad_shortcut,
+        lambda x, c, s: x,
+        "the block's branch gives 32x16x16, but your shortcut returns 16x32x32",
+    ),
     "shortcut not padded": (
-        checks.zero_pad_shortcut, lambda x, c, s: x[:, :, ::s, ::s], "pad the channels with zeros"),
+        checks.zero_pad_shortcut,
+        lambda x, c, s: x[:, :, ::s, ::s],
+        "pad the channels with zeros",
+    ),
     "shortcut odd pixels": (
         checks.zero_pad_shortcut,
-        lambda x, c, s: F.pad(x[:, :, s - 1 :: s, s - 1 :: s], (0, 0, 0, 0, 0, c - x.shape[1])), "odd pixels"),
+        lambda x, c, s: F.pad(x[:, :, s - 1 :: s, s - 1 :: s], (0, 0, 0, 0, 0, c - x.shape[1])),
+        "odd pixels",
+    ),
     "shortcut averages": (
         checks.zero_pad_shortcut,
-        lambda x, c, s: F.pad(F.avg_pool2d(x, s), (0, 0, 0, 0, 0, c - x.shape[1])), "averaged"),
+        lambda x, c, s: F.pad(F.avg_pool2d(x, s), (0, 0, 0, 0, 0, c - x.shape[1])),
+        "averaged",
+    ),
     "shortcut pads with ones": (
         checks.zero_pad_shortcut,
-        lambda x, c, s: F.pad(x[:, :, ::s, ::s], (0, 0, 0, 0, 0, c - x.shape[1]), value=1.0), "zeros in the other"),
+        lambda x, c, s: F.pad(x[:, :, ::s, ::s], (0, 0, 0, 0, 0, c - x.shape[1]), value=1.0),
+        "zeros in the other",
+    ),
     "projection without BN": (checks.projection_extra_parameters, 16 * 32 + 32 * 64, "BatchNorm"),
     "projection option A": (checks.projection_extra_parameters, 0, "option A"),
     "projection everywhere": (checks.projection_extra_parameters, 27 * 16 * 16, "2 of the 27 blocks"),
     "ratio over the batch": (
         checks.branch_to_shortcut_ratio,
-        lambda b, x: (b.residual(x).norm() / b.shortcut(x).norm()).item(), "whole batch"),
+        lambda b, x: (b.residual(x).norm() / b.shortcut(x).norm()).item(),
+        "whole batch",
+    ),
     "ratio upside down": (
         checks.branch_to_shortcut_ratio,
-        lambda b, x: (b.shortcut(x).flatten(1).norm(dim=1) / b.residual(x).flatten(1).norm(dim=1)).mean(),
-        "upside down"),
+        lambda b, x: (
+            b.shortcut(x).flatten(1).norm(dim=1) / b.residual(x).flatten(1).norm(dim=1)
+        ).mean(),
+        "upside down",
+    ),
     "ratio of the block output": (
         checks.branch_to_shortcut_ratio,
         lambda b, x: (b(x).flatten(1).norm(dim=1) / b.shortcut(x).flatten(1).norm(dim=1)).mean(),
-        "block.residual(x)"),
+        "block.residual(x)",
+    ),
     "deletable: every block": (
         checks.deletable,
-        lambda m: [n for n, b in m.named_modules() if n.count(".") == 1], "changes the shape (16x32x32 in"),
+        lambda m: [n for n, b in m.named_modules() if n.count(".") == 1],
+        "changes the shape (16x32x32 in",
+    ),
     "deletable: only stage 1": (
         checks.deletable,
         lambda m: [n for n, b in m.named_modules() if n.startswith("layer1.") and n.count(".") == 1],
-        "left out 4 blocks, e.g. layer2.1 (32x16x16 in, 32x16x16 out)"),
+        "left out 4 blocks, e.g. layer2.1 (32x16x16 in, 32x16x16 out)",
+    ),
     "bottleneck without projection": (
-        checks.bottleneck_parameters, lambda i, w, s: _bottleneck(i, w, s, projection=False),
-        "needs a projection shortcut (1x1 conv 64 -> 256"),
+        checks.bottleneck_parameters,
+        lambda i, w, s: _bottleneck(i, w, s, projection=False),
+        "needs a projection shortcut (1x1 conv 64 -> 256",
+    ),
     "bottleneck without BN": (
-        checks.bottleneck_parameters, lambda i, w, s: _bottleneck(i, w, s, bn=False), "BatchNorms"),
+        checks.bottleneck_parameters,
+        lambda i, w, s: _bottleneck(i, w, s, bn=False),
+        "BatchNorms",
+    ),
     "bottleneck projection always": (
         checks.bottleneck_parameters,
         lambda i, w, s: _bottleneck(i, w, s) + (i * 4 * w + 8 * w if i == 4 * w and s == 1 else 0),
-        "has no projection"),
+        "has no projection",
+    ),
     "stem without maxpool": (
-        checks.imagenet_stem_shapes, {**STEM, "maxpool": (64, 16, 16)}, "maxpool: you said 64x16x16, it is 64x8x8"),
-    "stem without expansion": (
-        checks.imagenet_stem_shapes, {**STEM, "layer1": (64, 8, 8)}, "4 x width"),
+        checks.imagenet_stem_shapes,
+        {**STEM, "maxpool": (64, 16, 16)},
+        "maxpool: you said 64x16x16, it is 64x8x8",
+    ),
+    "stem without expansion": (checks.imagenet_stem_shapes, {**STEM, "layer1": (64, 8, 8)}, "4 x width"),
     "stem, missing part": (
-        checks.imagenet_stem_shapes, {k: v for k, v in STEM.items() if k != "layer4"}, "no entry for ['layer4']"),
-    "gate without sigmoid": (
-        checks.exclusive_gate, lambda s, f, g: (1 - g) * s + g * f, "sigmoid"),
+        checks.imagenet_stem_shapes,
+        {k: v for k, v in STEM.items() if k != "layer4"},
+        "no entry for ['layer4']",
+    ),
+    "gate without sigmoid": (checks.exclusive_gate, lambda s, f, g: (1 - g) * s + g * f, "sigmoid"),
     "gate swapped": (
-        checks.exclusive_gate, lambda s, f, g: torch.sigmoid(g) * s + (1 - torch.sigmoid(g)) * f, "swapped"),
+        checks.exclusive_gate,
+        lambda s, f, g: torch.sigmoid(g) * s + (1 - torch.sigmoid(g)) * f,
+        "swapped",
+    ),
     "gate shortcut-only": (
-        checks.exclusive_gate, lambda s, f, g: (1 - torch.sigmoid(g)) * s + f, "shortcut-only"),
+        checks.exclusive_gate,
+        lambda s, f, g: (1 - torch.sigmoid(g)) * s + f,
+        "shortcut-only",
+    ),
     "preact relu after add": (
         checks.preact_forward,
         lambda x, b1, c1, b2, c2: torch.relu(x + c2(torch.relu(b2(c1(torch.relu(b1(x))))))),
-        "nothing comes after the addition"),
+        "nothing comes after the addition",
+    ),
     "preact without first bn": (
-        checks.preact_forward, lambda x, b1, c1, b2, c2: x + c2(torch.relu(b2(c1(x)))), "starts with BN"),
+        checks.preact_forward,
+        lambda x, b1, c1, b2, c2: x + c2(torch.relu(b2(c1(x)))),
+        "starts with BN",
+    ),
     "preact without shortcut": (
-        checks.preact_forward, lambda x, b1, c1, b2, c2: c2(torch.relu(b2(c1(torch.relu(b1(x)))))), "add x"),
+        checks.preact_forward,
+        lambda x, b1, c1, b2, c2: c2(torch.relu(b2(c1(torch.relu(b1(x)))))),
+        "add x",
+    ),
     "scale times blocks": (checks.shortcut_scale_after, 0.5 * 54, "not 0.5 x 54"),
     "scale per layer": (checks.shortcut_scale_after, 0.5**110, "54 blocks"),
 }

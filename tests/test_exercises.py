@@ -1,0 +1,136 @@
+"""The "Your turn" exercises: every solution in the notebooks passes its check, every student
+stub fails with its hint, `make student` is up to date, and a student notebook runs headless
+up to its first exercise."""
+
+import importlib.util
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+ROOT = Path(__file__).parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+_spec = importlib.util.spec_from_file_location("student", ROOT / "tools" / "student.py")
+student = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(student)
+
+
+def _tags(cell):
+    return cell.metadata.get("tags", [])
+
+
+def _exercise_cells(notebook):
+    """The code cells of the "Your turn" section, in order."""
+    start = next(
+        i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and "## Your turn" in c.source
+    )
+    return [c for c in notebook.cells[start:] if c.cell_type == "code"]
+
+
+def _exercises(notebook):
+    """(solution cell, check cell) pairs."""
+    cells = _exercise_cells(notebook)
+    return [(c, cells[i + 1]) for i, c in enumerate(cells) if "solution" in _tags(c)]
+
+
+def _hint(source):
+    lines = source.splitlines()
+    begin = next(i for i, line in enumerate(lines) if line.strip() == student.BEGIN)
+    hint = []
+    for line in lines[begin + 1 :]:
+        if not line.strip().startswith("#") or line.strip() == student.END:
+            break
+        hint.append(line.strip().removeprefix("#").strip().removeprefix("hint:").strip())
+    return " ".join(hint)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_two_to_four_exercises_each_followed_by_its_check(path):
+    exercises = _exercises(nbformat.read(path, as_version=4))
+    assert 2 <= len(exercises) <= 4
+    for solution, check in exercises:
+        assert student.BEGIN in solution.source and student.END in solution.source
+        assert check.source.strip().startswith("checks."), check.source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_solution_passes_its_check(path, capsys):
+    notebook = nbformat.read(path, as_version=4)
+    namespace = {}
+    for cell in _exercise_cells(notebook):
+        exec(cell.source, namespace)
+    out = capsys.readouterr().out
+    assert out.count("Correct: ") == len(_exercises(notebook)), out
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_stub_fails_with_its_hint(path):
+    teacher = nbformat.read(path, as_version=4)
+    copy = student.student_notebook(teacher, path.name)
+    namespace = {}
+    exec(_exercise_cells(copy)[0].source, namespace)  # the imports
+    for (solution, check), (original, _) in zip(_exercises(copy), _exercises(teacher), strict=True):
+        assert student.BEGIN not in solution.source
+        with pytest.raises(NotImplementedError) as stub:
+            exec(solution.source, namespace)  # a stub answer (a value) raises here ...
+            exec(check.source, namespace)  # ... a stub function when the check calls it
+        assert str(stub.value).endswith("Hint: " + _hint(original.source))
+
+
+def test_the_stub_keeps_the_signature_and_the_indentation():
+    source = "def f(x):\n    # BEGIN SOLUTION\n    # hint: double it\n    return 2 * x\n    # END SOLUTION\n"
+    stub = student.stub_source(source)
+    assert stub.splitlines()[0] == "def f(x):"
+    assert stub.splitlines()[1].startswith("    raise NotImplementedError(")
+    namespace = {}
+    exec(stub, namespace)
+    with pytest.raises(NotImplementedError, match="Hint: double it$"):
+        namespace["f"](1)
+
+
+@pytest.mark.parametrize(
+    "source, problem",
+    [
+        ("# BEGIN SOLUTION\n# hint: h\nx = 1\n", "without '# END SOLUTION'"),
+        ("x = 1\n# END SOLUTION\n", "without '# BEGIN SOLUTION'"),
+        ("# BEGIN SOLUTION\nx = 1\n# END SOLUTION\n", "needs a '# hint: ...' line"),
+    ],
+)
+def test_a_badly_marked_solution_is_refused(source, problem):
+    with pytest.raises(ValueError, match=problem):
+        student.stub_source(source)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_student_notebook_is_up_to_date(path):
+    committed = ROOT / "student" / path.name
+    assert committed.exists(), f"no {committed.relative_to(ROOT)}: run `make student`"
+    expected = student.student_notebook(nbformat.read(path, as_version=4), path.name)
+    actual = nbformat.read(committed, as_version=4)
+    assert [(c.cell_type, c.source) for c in actual.cells] == [
+        (c.cell_type, c.source) for c in expected.cells
+    ], f"{committed.name} is older than {path.name}: run `make student`"
+    assert not any(c.get("outputs") for c in actual.cells), "student notebooks carry no outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_a_student_notebook_runs_headless_up_to_its_first_exercise(path, tmp_path, monkeypatch):
+    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("RESNET_SUMMARY_DIR", raising=False)
+    out = tmp_path / path.name
+    with pytest.raises(papermill.PapermillExecutionError) as stopped:
+        papermill.execute_notebook(
+            str(ROOT / "student" / path.name),
+            str(out),
+            parameters={"profile": "smoke", "interactive": False, "progress": False},
+            cwd=str(ROOT / "notebooks"),
+            kernel_name="python3",
+            progress_bar=False,
+        )
+    assert stopped.value.ename == "NotImplementedError"
+    code = [c for c in nbformat.read(out, as_version=4).cells if c.cell_type == "code"]
+    failed = [i for i, c in enumerate(code) if any(o.output_type == "error" for o in c.outputs)]
+    first_solution = next(i for i, c in enumerate(code) if "solution" in _tags(c))
+    assert len(failed) == 1 and failed[0] in (first_solution, first_solution + 1)
+    assert all(c.execution_count for c in code[: failed[0]]), "every cell before the exercise ran"
