@@ -4,6 +4,7 @@
 #   make bench                    training throughput: syllabus pipeline vs ours vs the limit
 #   make lab                      JupyterLab on the notebooks
 #   make student                  student copies in student/: solutions replaced by hints
+#   make colab-ref REF=v0.2.1     the ref Colab installs from (badges, set-up cells) [REPOSITORY=]
 # CIFAR10_DIR=/path/to/copy points every command at a local CIFAR-10 copy.
 
 PYTHON ?= python3
@@ -14,10 +15,10 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test unit nbval execute bench lab lint format sync student clean-cache help
+.PHONY: setup test unit nbval execute bench lab lint format sync student colab-ref clean-cache help
 
 help:
-	@sed -n '1,8p' Makefile
+	@sed -n '1,9p' Makefile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,11 +43,13 @@ nbval: $(STAMP)
 
 # Runs the notebooks in place, so the .ipynb files keep the outputs of this run, and writes
 # each notebook's key numbers to results/<notebook>.json. PROFILE=auto picks by hardware.
+# interactive=False: no widgets headless (a saved widget shows nothing, and nbclient can wait
+# forever after a widget cell: jupyter/nbclient#312, nteract/papermill#723; seen here twice).
 execute: $(STAMP) sync
 	@for nb in $(NOTEBOOKS); do \
 	  echo "== $$nb (profile $(PROFILE))"; \
 	  RESNET_PROFILE=$(filter-out auto,$(PROFILE)) RESNET_SUMMARY_DIR=$(CURDIR)/results \
-	  $(BIN)/papermill $$nb $$nb --cwd notebooks --kernel python3 || exit 1; \
+	  $(BIN)/papermill $$nb $$nb -p interactive False --cwd notebooks --kernel python3 || exit 1; \
 	done
 	$(BIN)/python tools/tidy_executed.py $(NOTEBOOKS)
 	$(BIN)/jupytext --sync $(NOTEBOOKS) >/dev/null
@@ -77,6 +80,13 @@ sync: $(STAMP)
 # cell tagged "solution") becomes a NotImplementedError with its hint; outputs cleared.
 student: $(STAMP)
 	$(BIN)/python tools/student.py --out student $(NOTEBOOKS)
+
+# Colab installs resnet_utils from the repository at one ref ([tool.resnet-course] in
+# pyproject.toml). This sets it (and REPOSITORY=https://github.com/OWNER/NAME if given) and
+# rewrites the badges, the notebooks' Colab set-up cells and the README table. Tag that ref.
+colab-ref: $(STAMP)
+	$(BIN)/python tools/colab.py $(if $(REF),--ref $(REF)) $(if $(REPOSITORY),--repository $(REPOSITORY))
+	$(MAKE) sync
 
 clean-cache:
 	rm -rf "$${RESNET_CACHE_DIR:-$$HOME/.cache/resnet-course}/runs"

@@ -16,6 +16,8 @@
 # ---
 
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/REPO/blob/v0.2.0/notebooks/01_degradation.ipynb)
+#
 # # 1. The degradation problem
 #
 # Stack more layers and a network can represent everything the shallower one could, and
@@ -33,6 +35,25 @@
 # Every number below comes from this notebook's own run; the first output says which
 # profile, device and data produced it.
 
+# %% tags=["colab-setup"]
+# Colab only: install this course's package, resnet_utils, at the version these notebooks
+# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib
+    import subprocess
+
+    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
+    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
+    # and its own builds of them stay as they are.
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
+    subprocess.run(pip, check=True)
+    importlib.invalidate_caches()
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
+
 # %% tags=["parameters"]
 profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
 depths = [20, 56]  # plain nets to train: each must be 6n+2
@@ -42,6 +63,8 @@ epochs = None  # None: the profile's epoch count
 interactive = True  # show the depth slider at the end
 progress = True  # progress bars while training
 summary_dir = None  # where to write a JSON summary; None: $RESNET_SUMMARY_DIR, or nowhere
+storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cache/resnet-course;
+# in Colab, "/content/drive/MyDrive/resnet-course" keeps them on Drive across runtimes
 
 # %%
 import matplotlib.pyplot as plt
@@ -63,6 +86,7 @@ session = start(
     seed=seed,
     progress=progress,
     summary_dir=summary_dir,
+    storage_dir=storage_dir,
 )
 
 # %% [markdown]
@@ -233,6 +257,19 @@ print(
 # %%
 if interactive:
     depth_slider(images[:32], labels[:32], seed=seed)
+
+# %% [markdown]
+# ## Beside a reference run
+#
+# Where the course has run this notebook under the full profile on a GPU, the package ships
+# those curves (`resnet_utils/reference_runs/`): yours solid, the reference dashed, for the
+# nets of the same name. Only measured runs are shipped.
+
+# %%
+from resnet_utils.reference import compare_with_reference
+
+compare_with_reference(session.notebook, list(runs.values()))
+plt.show()
 
 # %% [markdown]
 # ## Summary

@@ -16,6 +16,8 @@
 # ---
 
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/REPO/blob/v0.2.0/notebooks/02_skip_connections.ipynb)
+#
 # # 2. Plain vs residual, at equal depth and width
 #
 # Notebook 1 showed a deep plain net training worse than a shallow one. He et al. (2015)
@@ -27,6 +29,25 @@
 # *Common mistake:* comparing a "plain" net and a "ResNet" that differ in depth, width or
 # parameters as well. Then nothing can be said about the shortcut.
 
+# %% tags=["colab-setup"]
+# Colab only: install this course's package, resnet_utils, at the version these notebooks
+# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib
+    import subprocess
+
+    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
+    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
+    # and its own builds of them stay as they are.
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
+    subprocess.run(pip, check=True)
+    importlib.invalidate_caches()
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
+
 # %% tags=["parameters"]
 profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
 depths = None  # None: [20, 56], and 110 as well under the full profile; each must be 6n+2
@@ -36,6 +57,8 @@ epochs = None  # None: the profile's epoch count
 interactive = True  # show the shortcut switch at the end
 progress = True  # progress bars while training
 summary_dir = None  # where to write a JSON summary; None: $RESNET_SUMMARY_DIR, or nowhere
+storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cache/resnet-course;
+# in Colab, "/content/drive/MyDrive/resnet-course" keeps them on Drive across runtimes
 
 # %%
 import inspect
@@ -56,6 +79,7 @@ session = start(
     seed=seed,
     progress=progress,
     summary_dir=summary_dir,
+    storage_dir=storage_dir,
 )
 if depths is None:
     depths = [20, 56, 110] if session.profile.name == "full" else [20, 56]
@@ -188,6 +212,19 @@ for name in (f"plain{deep}", f"resnet{deep}"):
 if interactive:
     images, labels = session.data.sample(32, seed=seed)
     shortcut_toggle(images, labels, seed=seed)
+
+# %% [markdown]
+# ## Beside a reference run
+#
+# Where the course has run this notebook under the full profile on a GPU, the package ships
+# those curves (`resnet_utils/reference_runs/`): yours solid, the reference dashed, for the
+# nets of the same name. Only measured runs are shipped.
+
+# %%
+from resnet_utils.reference import compare_with_reference
+
+compare_with_reference(session.notebook, list(runs.values()))
+plt.show()
 
 # %% [markdown]
 # ## Summary

@@ -16,6 +16,8 @@
 # ---
 
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/REPO/blob/v0.2.0/notebooks/03_residual_learning.ipynb)
+#
 # # 3. What do residual blocks learn?
 #
 # He et al. (2015) motivate the residual form with a hypothesis: if the identity is close
@@ -28,6 +30,25 @@
 # This notebook measures both on trained nets (loaded from the run cache when notebook 2
 # trained them with the same profile and seed).
 
+# %% tags=["colab-setup"]
+# Colab only: install this course's package, resnet_utils, at the version these notebooks
+# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib
+    import subprocess
+
+    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
+    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
+    # and its own builds of them stay as they are.
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
+    subprocess.run(pip, check=True)
+    importlib.invalidate_caches()
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
+
 # %% tags=["parameters"]
 profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
 seed = 0
@@ -36,6 +57,8 @@ epochs = None  # None: the profile's epoch count
 interactive = True  # show the block picker
 progress = True  # progress bars while training
 summary_dir = None  # where to write a JSON summary; None: $RESNET_SUMMARY_DIR, or nowhere
+storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cache/resnet-course;
+# in Colab, "/content/drive/MyDrive/resnet-course" keeps them on Drive across runtimes
 measure_images = 500  # test images used for the response and branch measurements
 
 # %%
@@ -60,6 +83,7 @@ session = start(
     seed=seed,
     progress=progress,
     summary_dir=summary_dir,
+    storage_dir=storage_dir,
 )
 names = ["plain56", "resnet20", "resnet56"] + (["resnet110"] if session.profile.name == "full" else [])
 
@@ -180,6 +204,19 @@ if len(lesion_nets) == 2:
         + ("less" if robust else "NOT less")
         + " accuracy on average than it costs plain-56 in this run."
     )
+
+# %% [markdown]
+# ## Beside a reference run
+#
+# Where the course has run this notebook under the full profile on a GPU, the package ships
+# those curves (`resnet_utils/reference_runs/`): yours solid, the reference dashed, for the
+# nets of the same name. Only measured runs are shipped.
+
+# %%
+from resnet_utils.reference import compare_with_reference
+
+compare_with_reference(session.notebook, list(runs.values()))
+plt.show()
 
 # %% [markdown]
 # ## Summary

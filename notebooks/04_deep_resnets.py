@@ -16,6 +16,8 @@
 # ---
 
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/REPO/blob/v0.2.0/notebooks/04_deep_resnets.ipynb)
+#
 # # 4. Deeper: bottleneck ResNet-50, -101 and -152
 #
 # For ImageNet, He et al. (2015, sec. 4.1 and Table 1) went to 50, 101 and 152 layers. To
@@ -27,6 +29,25 @@
 # Our nets are written for this course and are state_dict-compatible with torchvision's
 # `resnet50/101/152`: the tests load torchvision's weights into them and compare outputs.
 
+# %% tags=["colab-setup"]
+# Colab only: install this course's package, resnet_utils, at the version these notebooks
+# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib
+    import subprocess
+
+    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
+    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
+    # and its own builds of them stay as they are.
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
+    subprocess.run(pip, check=True)
+    importlib.invalidate_caches()
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
+
 # %% tags=["parameters"]
 profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
 seed = 0
@@ -35,6 +56,8 @@ epochs = None  # None: this notebook's budget for the profile (below)
 interactive = True  # show the ResNet selector
 progress = True  # progress bars while training
 summary_dir = None  # where to write a JSON summary; None: $RESNET_SUMMARY_DIR, or nowhere
+storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cache/resnet-course;
+# in Colab, "/content/drive/MyDrive/resnet-course" keeps them on Drive across runtimes
 cost_batch = None  # batch size for the time and memory measurements; None: 64 (8 for smoke)
 
 # %%
@@ -59,6 +82,7 @@ session = start(
     seed=seed,
     progress=progress,
     summary_dir=summary_dir,
+    storage_dir=storage_dir,
 )
 # Three deep nets are far more work per image than notebook 1's: this notebook trains on a
 # smaller budget than the profile's (None keeps the profile's value).
@@ -243,6 +267,19 @@ if not any(r.diverged for r in stems.values()):
 # %%
 if interactive:
     resnet_selector()
+
+# %% [markdown]
+# ## Beside a reference run
+#
+# Where the course has run this notebook under the full profile on a GPU, the package ships
+# those curves (`resnet_utils/reference_runs/`): yours solid, the reference dashed, for the
+# nets of the same name. Only measured runs are shipped.
+
+# %%
+from resnet_utils.reference import compare_with_reference
+
+compare_with_reference(session.notebook, list(runs.values()))
+plt.show()
 
 # %% [markdown]
 # ## Summary

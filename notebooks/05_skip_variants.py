@@ -16,6 +16,8 @@
 # ---
 
 # %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/OWNER/REPO/blob/v0.2.0/notebooks/05_skip_variants.ipynb)
+#
 # # 5. Which skip connection? (He et al. 2016)
 #
 # A year after ResNets, He et al. asked what exactly about the shortcut matters. In
@@ -29,6 +31,25 @@
 # all are trained with the same depth, recipe, data and seed. Runs that diverge are kept
 # and reported as diverged, as the paper's "fail" rows are.
 
+# %% tags=["colab-setup"]
+# Colab only: install this course's package, resnet_utils, at the version these notebooks
+# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import importlib
+    import subprocess
+
+    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
+    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
+    # and its own builds of them stay as they are.
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
+    subprocess.run(pip, check=True)
+    importlib.invalidate_caches()
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
+
 # %% tags=["parameters"]
 profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
 depth = None  # None: 20 under smoke and quick, 110 under full (the paper's depth)
@@ -38,6 +59,8 @@ epochs = None  # None: this notebook's budget for the profile (below)
 interactive = True  # show the variant picker
 progress = True  # progress bars while training
 summary_dir = None  # where to write a JSON summary; None: $RESNET_SUMMARY_DIR, or nowhere
+storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cache/resnet-course;
+# in Colab, "/content/drive/MyDrive/resnet-course" keeps them on Drive across runtimes
 
 # %%
 from dataclasses import replace
@@ -57,6 +80,7 @@ session = start(
     seed=seed,
     progress=progress,
     summary_dir=summary_dir,
+    storage_dir=storage_dir,
 )
 # Fourteen trainings: under the quick profile each gets half the profile's images, so that
 # the notebook fits in about a quarter of an hour on a laptop CPU. Under full, ResNet-110
@@ -208,6 +232,19 @@ if not pre.diverged:
 # %%
 if interactive:
     compare_runs(runs)
+
+# %% [markdown]
+# ## Beside a reference run
+#
+# Where the course has run this notebook under the full profile on a GPU, the package ships
+# those curves (`resnet_utils/reference_runs/`): yours solid, the reference dashed, for the
+# nets of the same name. Only measured runs are shipped.
+
+# %%
+from resnet_utils.reference import compare_with_reference
+
+compare_with_reference(session.notebook, list(runs.values()))
+plt.show()
 
 # %% [markdown]
 # ## Summary

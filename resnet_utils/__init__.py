@@ -1,6 +1,6 @@
 """resnet_utils: the small package behind the ResNet course notebooks."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 from .analysis import gradient_norms, gradient_norms_at_init, spread  # noqa: E402
 from .cache import RunCache, run_key  # noqa: E402

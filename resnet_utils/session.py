@@ -14,8 +14,11 @@ import torch
 
 from .atomic import save_json
 from .data import ImageData, load_cifar10, synthetic
+from .guidance import device_advice
 from .hardware import autocast_dtype, describe_device, pick_device, precision_name
+from .paths import cache_root, describe_storage, use_storage
 from .profiles import PROFILE_ENV, Profile, get_profile
+from .reference import CURVES
 from .runs import Run, train
 
 SUMMARY_ENV = "RESNET_SUMMARY_DIR"
@@ -35,6 +38,7 @@ class Session:
     started_at: str = field(
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
+    runs: dict[str, Run] = field(default_factory=dict)  # by label: their curves go in the summary
 
     @property
     def recipe(self):
@@ -43,7 +47,7 @@ class Session:
     def train(self, name: str, *, data: ImageData | None = None, recipe=None, **options) -> Run:
         """Train (or load from the cache) a named net with this notebook's recipe and data,
         or with the ``data`` and ``recipe`` given (a notebook that needs a smaller budget)."""
-        return train(
+        run = train(
             name,
             self.data if data is None else data,
             self.recipe if recipe is None else recipe,
@@ -52,6 +56,8 @@ class Session:
             device=self.device,
             progress=self.progress,
         )
+        self.runs[run.label] = run
+        return run
 
     def provenance(self) -> dict:
         r = self.profile.recipe
@@ -64,21 +70,27 @@ class Session:
             "device": describe_device(self.device),
             "precision": precision_name(autocast_dtype(self.device)),
             "data": self.data.describe(),
+            "storage": describe_storage(cache_root()),
             "versions": _versions(),
             "started": self.started_at,
         }
 
     def show(self) -> None:
         _display(_format(self.provenance()), update=False)
+        print(device_advice(self.notebook, self.profile.name, self.device))
 
     def finish(self, summary: dict) -> dict:
-        """Add the wall time to the provenance shown at the top and write the JSON summary.
+        """Add the wall time to the provenance shown at the top and write the JSON summary
+        (with every run's curves: ``tools/ship_reference.py`` makes reference runs of them).
 
         The summary is written only when ``summary_dir`` or ``$RESNET_SUMMARY_DIR`` names a
         folder (``make execute`` does), so a test run never overwrites a teacher's results.
         """
         record = {**self.provenance(), "wall_seconds": round(time.perf_counter() - self.started, 1)}
         record["results"] = summary
+        record["histories"] = {
+            label: {curve: run.history[curve] for curve in CURVES} for label, run in self.runs.items()
+        }
         _display(_format({k: v for k, v in record.items() if k != "results"}), update=True)
         folder = self.summary_dir or os.environ.get(SUMMARY_ENV)
         if folder:
@@ -98,10 +110,16 @@ def start(
     progress: bool = True,
     summary_dir: str | None = None,
     device: str | None = None,
+    storage_dir: str | None = None,
 ) -> Session:
-    """Resolve the profile, load the data it asks for, and show where the outputs come from."""
+    """Resolve the profile, load the data it asks for, and show where the outputs come from.
+
+    ``storage_dir`` moves the data and the run cache (for example to a Google Drive folder in
+    Colab, so that a new runtime finds the finished runs); None keeps ``$RESNET_CACHE_DIR``.
+    """
     chosen = get_profile(profile).with_epochs(epochs)
     device = pick_device(device)
+    use_storage(storage_dir)
     if chosen.dataset == "synthetic":
         data = synthetic(chosen.train_size, chosen.test_size, seed=seed)
     else:

@@ -23,7 +23,9 @@ def _tags(cell):
 def _exercise_cells(notebook):
     """The code cells of the "Your turn" section, in order."""
     start = next(
-        i for i, c in enumerate(notebook.cells) if c.cell_type == "markdown" and "## Your turn" in c.source
+        i
+        for i, c in enumerate(notebook.cells)
+        if c.cell_type == "markdown" and "## Your turn" in c.source
     )
     return [c for c in notebook.cells[start:] if c.cell_type == "code"]
 
@@ -79,7 +81,9 @@ def test_every_stub_fails_with_its_hint(path):
 
 
 def test_the_stub_keeps_the_signature_and_the_indentation():
-    source = "def f(x):\n    # BEGIN SOLUTION\n    # hint: double it\n    return 2 * x\n    # END SOLUTION\n"
+    source = (
+        "def f(x):\n    # BEGIN SOLUTION\n    # hint: double it\n    return 2 * x\n    # END SOLUTION\n"
+    )
     stub = student.stub_source(source)
     assert stub.splitlines()[0] == "def f(x):"
     assert stub.splitlines()[1].startswith("    raise NotImplementedError(")

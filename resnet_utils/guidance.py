@@ -1,0 +1,70 @@
+"""What the student's hardware means for this notebook: which profile runs, how long that took
+us, and, in Colab without a GPU, how to get one. Printed under the provenance at the top."""
+
+from __future__ import annotations
+
+import torch
+
+from .paths import in_colab
+
+# Wall time of each notebook under the quick profile, from `make execute PROFILE=quick` with an
+# empty run cache and the notebooks run in order (2 to 5 reuse runs of the ones before), on the
+# course's 2-core development CPU (Xeon, AVX512-BF16, bf16 autocast), torch 2.14.1, 2026-11-28
+# (results/*.json of that run; notebook 5 from its own run the same day). Re-runs load the
+# finished runs from the cache and take seconds to a minute.
+QUICK_CPU_SECONDS = {
+    "01_degradation": 238,
+    "02_skip_connections": 261,
+    "03_residual_learning": 56,
+    "04_deep_resnets": 410,
+    "05_skip_variants": 621,
+}
+MEASURED_ON = "a 2-core CPU"
+
+COLAB_GPU_STEPS = (
+    "To use a GPU in Colab: open the Runtime menu, choose 'Change runtime type', pick a GPU "
+    "(the free tier's T4 will do), press Save, then run the notebook again from the top."
+)
+
+
+def _minutes(seconds: float) -> str:
+    return f"about {max(1, round(seconds / 60))} min"
+
+
+def device_advice(notebook: str, profile: str, device: torch.device, colab: bool | None = None) -> str:
+    """A few sentences for the student: the profile this hardware runs and what to expect."""
+    colab = in_colab() if colab is None else colab
+    lines = []
+    if profile == "smoke":
+        lines.append(
+            "Smoke profile: synthetic images and two epochs, to test that the notebook runs. "
+            "Its numbers say nothing about ResNets; use profile 'quick' or 'full' to learn from it."
+        )
+    elif profile == "quick":
+        seconds = QUICK_CPU_SECONDS.get(notebook)
+        timing = (
+            f"On {MEASURED_ON} this notebook took us {_minutes(seconds)} with an empty cache "
+            "(the notebooks run in order)"
+            if seconds
+            else "Its running time under this profile has not been measured"
+        )
+        where = "a GPU" if device.type == "cuda" else "this CPU"
+        lines.append(
+            f"Quick profile on {where}: a subset of the real CIFAR-10 images and short schedules, so "
+            f"the effects show in minutes. {timing}; running it again loads the finished runs."
+        )
+        if device.type != "cuda":
+            lines.append(
+                COLAB_GPU_STEPS
+                if colab
+                else "With a CUDA GPU, profile 'auto' picks the full profile (the paper's recipe)."
+            )
+    else:
+        lines.append(
+            "Full profile: all 50,000 training images and the paper's recipe, 164 epochs per net: "
+            "82 times the training of the quick profile (10,000 images, 10 epochs). Its running "
+            "time has not been measured for this course yet; it is meant for a GPU."
+        )
+        if device.type != "cuda" and colab:
+            lines.append(COLAB_GPU_STEPS)
+    return "\n".join(lines)

@@ -1,0 +1,152 @@
+"""Colab: the set-up cell installs only inside Colab and never torch; badges and cells come from
+the one ref in pyproject.toml; storage can move to Drive; the device advice fits the hardware."""
+
+import importlib.util
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import jupytext
+import pytest
+import torch
+
+from resnet_utils import paths
+from resnet_utils.guidance import COLAB_GPU_STEPS, QUICK_CPU_SECONDS, device_advice
+
+ROOT = Path(__file__).parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+_spec = importlib.util.spec_from_file_location("colab_tool", ROOT / "tools" / "colab.py")
+colab_tool = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(colab_tool)
+
+
+def _setup_cell(path):
+    cells = [c for c in jupytext.read(path).cells if colab_tool.SETUP_TAG in c.metadata.get("tags", [])]
+    assert len(cells) == 1, f"{path.name}: one cell tagged {colab_tool.SETUP_TAG!r}"
+    return cells[0].source
+
+
+def test_badges_and_setup_cells_match_the_ref_in_pyproject():
+    stale = [p.name for p, text in colab_tool.planned().items() if p.read_text() != text]
+    assert not stale, f"out of date: {stale}; run `make colab-ref`"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_the_badge_opens_this_notebook_at_the_pinned_ref(path):
+    config = colab_tool.settings()
+    title = jupytext.read(path).cells[0].source
+    slug = config["repository"].removeprefix("https://github.com/")
+    url = f"https://colab.research.google.com/github/{slug}/blob/{config['ref']}/notebooks/{path.stem}.ipynb"
+    assert title.startswith(f"[![Open In Colab]({colab_tool.BADGE_IMAGE})]({url})")
+    assert f"git+{config['repository']}@{config['ref']}" in _setup_cell(path)
+
+
+def test_the_setup_cell_does_nothing_outside_colab(monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    monkeypatch.setattr(subprocess, "run", lambda *a, **k: pytest.fail("installed outside Colab"))
+    exec(_setup_cell(NOTEBOOKS[0]), {})
+
+
+def test_in_colab_the_setup_cell_installs_the_package_only_and_enables_widgets(monkeypatch):
+    calls, enabled = [], []
+    output = types.SimpleNamespace(enable_custom_widget_manager=lambda: enabled.append(True))
+    fake = types.ModuleType("google.colab")
+    fake.output = output
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", fake)
+    monkeypatch.setattr(subprocess, "run", lambda command, **kw: calls.append((command, kw)))
+    exec(_setup_cell(NOTEBOOKS[0]), {})
+    ((command, options),) = calls
+    config = colab_tool.settings()
+    assert command[:4] == [sys.executable, "-m", "pip", "install"]
+    assert "--no-deps" in command and command[-1] == f"git+{config['repository']}@{config['ref']}"
+    assert not any("torch" in part for part in command)
+    assert options.get("check") is True and enabled == [True]
+
+
+def test_bumping_the_ref_rewrites_every_place(tmp_path):
+    for name in ("pyproject.toml", "README.md"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "notebooks").mkdir()
+    for path in NOTEBOOKS:
+        (tmp_path / "notebooks" / path.name).write_text(path.read_text())
+    colab_tool.set_settings(tmp_path / "pyproject.toml", ref="v9.9.9")
+    files = colab_tool.planned(tmp_path)
+    assert colab_tool.settings(tmp_path / "pyproject.toml")["ref"] == "v9.9.9"
+    assert all("@v9.9.9" in files[tmp_path / "notebooks" / p.name] for p in NOTEBOOKS)
+    readme = files[tmp_path / "README.md"]
+    assert (
+        readme.count("/blob/v9.9.9/student/")
+        == len(NOTEBOOKS)
+        == readme.count("/blob/v9.9.9/notebooks/")
+    )
+    assert "/blob/v0" not in readme.split("<!-- colab-badges -->")[1].split("<!-- /colab-badges -->")[0]
+
+
+def test_a_repository_that_is_not_github_is_refused(tmp_path):
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.resnet-course]\nrepository = "gitlab.com/a/b"\nref = "x"\n'
+    )
+    with pytest.raises(SystemExit, match="https://github.com/OWNER/NAME"):
+        colab_tool.settings(tmp_path / "pyproject.toml")
+
+
+# --- storage ---------------------------------------------------------------------------
+
+
+def test_storage_dir_moves_data_and_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path / "before"))
+    assert paths.use_storage(None) == tmp_path / "before"
+    assert paths.use_storage(tmp_path / "drive-like") == tmp_path / "drive-like"
+    assert paths.cache_root() == tmp_path / "drive-like" and (tmp_path / "drive-like").is_dir()
+
+
+def test_a_drive_folder_outside_colab_fails_with_what_to_do(monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    if (paths.DRIVE / "MyDrive").exists():
+        pytest.skip("a Drive is mounted here")
+    with pytest.raises(ValueError, match="only mounted in Colab"):
+        paths.use_storage("/content/drive/MyDrive/resnet-course")
+
+
+def test_in_colab_a_drive_folder_is_mounted_first(tmp_path, monkeypatch):
+    mounted = []
+    fake = types.ModuleType("google.colab")
+    fake.drive = types.SimpleNamespace(mount=lambda where: mounted.append(where))
+    monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
+    monkeypatch.setitem(sys.modules, "google.colab", fake)
+    monkeypatch.setattr(paths, "DRIVE", tmp_path / "drive")
+    paths.use_storage(tmp_path / "drive" / "MyDrive" / "course")
+    assert mounted == [str(tmp_path / "drive")]
+
+
+def test_the_storage_line_warns_in_colab_only(tmp_path, monkeypatch):
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    assert paths.describe_storage(tmp_path) == str(tmp_path)
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    assert "lost with the runtime" in paths.describe_storage(tmp_path)
+    assert "lost" not in paths.describe_storage(paths.DRIVE / "MyDrive" / "course")
+
+
+# --- device advice ---------------------------------------------------------------------
+
+
+def test_every_notebook_has_a_measured_quick_time():
+    assert set(QUICK_CPU_SECONDS) == {p.stem for p in NOTEBOOKS}
+    assert all(seconds > 0 for seconds in QUICK_CPU_SECONDS.values())
+
+
+def test_on_a_colab_cpu_the_advice_gives_the_time_and_the_way_to_a_gpu():
+    minutes = max(1, round(QUICK_CPU_SECONDS["01_degradation"] / 60))
+    text = device_advice("01_degradation", "quick", torch.device("cpu"), colab=True)
+    assert f"took us about {minutes} min" in text and COLAB_GPU_STEPS in text
+
+
+def test_off_colab_the_advice_has_no_colab_menu_and_the_full_profile_is_not_timed():
+    assert "Runtime menu" not in device_advice(
+        "01_degradation", "quick", torch.device("cpu"), colab=False
+    )
+    full = device_advice("05_skip_variants", "full", torch.device("cuda"), colab=True)
+    assert "not been measured" in full and "Runtime menu" not in full
+    assert "say nothing" in device_advice("01_degradation", "smoke", torch.device("cpu"), colab=False)
