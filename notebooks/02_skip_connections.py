@@ -242,7 +242,7 @@ print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.
 # ## Your turn
 #
 # Each exercise has a cell for your answer and a check below it. Replace the
-# `raise NotImplementedError(...)` line with your code (its message is a hint), run the cell,
+# `raise NotImplementedError(...)` with your code (its message is a hint), run the cell,
 # then run the check: it tries your answer on cases of its own and says what is right, or
 # what is wrong and why. (The teacher's copy of this notebook has the solutions in these
 # cells.)
@@ -301,8 +301,8 @@ checks.zero_pad_shortcut(zero_pad_shortcut)
 #
 # Option B replaces the zero padding by a 1x1 conv (no bias) and a BatchNorm wherever the
 # shape changes, and keeps the identity elsewhere. How many parameters does ResNet-56 with
-# option B have *more* than plain-56? Work it out by hand; `count_parameters` is for
-# checking afterwards.
+# option B have *more* than plain-56? Work it out by hand and set `extra_parameters` to it;
+# `count_parameters` is for checking afterwards.
 
 # %% tags=["solution"]
 # BEGIN SOLUTION

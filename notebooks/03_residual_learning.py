@@ -235,7 +235,7 @@ print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.
 # ## Your turn
 #
 # Each exercise has a cell for your answer and a check below it. Replace the
-# `raise NotImplementedError(...)` line with your code (its message is a hint), run the cell,
+# `raise NotImplementedError(...)` with your code (its message is a hint), run the cell,
 # then run the check: it tries your answer on cases of its own and says what is right, or
 # what is wrong and why. (The teacher's copy of this notebook has the solutions in these
 # cells.)

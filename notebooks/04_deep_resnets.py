@@ -298,7 +298,7 @@ print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.
 # ## Your turn
 #
 # Each exercise has a cell for your answer and a check below it. Replace the
-# `raise NotImplementedError(...)` line with your code (its message is a hint), run the cell,
+# `raise NotImplementedError(...)` with your code (its message is a hint), run the cell,
 # then run the check: it tries your answer on cases of its own and says what is right, or
 # what is wrong and why. (The teacher's copy of this notebook has the solutions in these
 # cells.)
@@ -340,7 +340,9 @@ checks.bottleneck_parameters(bottleneck_parameters)
 # Predict, without running the net, the shape (channels, height, width) of ResNet-50's
 # feature map after each part, for one 32x32 CIFAR image and the ImageNet stem (7x7 conv
 # with stride 2 and padding 3, then a 3x3 max-pool with stride 2 and padding 1). A conv or
-# pool gives floor((size + 2 * padding - kernel) / stride) + 1 pixels.
+# pool gives floor((size + 2 * padding - kernel) / stride) + 1 pixels. Write your prediction as
+# `stem_shapes = {"conv1": (channels, height, width), "maxpool": ..., "layer1": ...,
+# "layer2": ..., "layer3": ..., "layer4": ...}`.
 
 # %% tags=["solution"]
 # BEGIN SOLUTION

@@ -263,7 +263,7 @@ print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.
 # ## Your turn
 #
 # Each exercise has a cell for your answer and a check below it. Replace the
-# `raise NotImplementedError(...)` line with your code (its message is a hint), run the cell,
+# `raise NotImplementedError(...)` with your code (its message is a hint), run the cell,
 # then run the check: it tries your answer on cases of its own and says what is right, or
 # what is wrong and why. (The teacher's copy of this notebook has the solutions in these
 # cells.)
@@ -319,7 +319,8 @@ checks.preact_forward(preact_forward)
 #
 # In the "constant scaling" row of Table 1 every shortcut is multiplied by 0.5. ResNet-110
 # has 54 residual blocks. By what factor does the input x reach the output through the
-# shortcuts alone? (He et al. 2016, sec. 3, argue from exactly this product.)
+# shortcuts alone? Set `shortcut_factor` to it. (He et al. 2016, sec. 3, argue from exactly
+# this product.)
 
 # %% tags=["solution"]
 # BEGIN SOLUTION

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import textwrap
 from pathlib import Path
 
 import nbformat
@@ -27,7 +28,7 @@ import nbformat
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 SOLUTION_TAG = "solution"
 COLAB_PATH = re.compile(r"(colab\.research\.google\.com/github/\S*?/blob/[^/\s]+/)notebooks/")
-NOTICE = "Your turn: replace this line with your answer, run the cell, then run the check below it."
+NOTICE = "Your turn: replace this raise with your answer, run the cell, then run the check below it."
 
 
 def stub_source(source: str, where: str = "a solution cell") -> str:
@@ -54,7 +55,10 @@ def stub_source(source: str, where: str = "a solution cell") -> str:
         if not hint:
             raise ValueError(f"{where}: a solution needs a '# hint: ...' line after '{BEGIN}'")
         message = NOTICE + " Hint: " + " ".join(hint)
-        out.append(f"{indent}raise NotImplementedError({message!r})")
+        out.append(f"{indent}raise NotImplementedError(")
+        pieces = textwrap.wrap(message, 80, drop_whitespace=False)
+        out.extend(f"{indent}    {piece!r}" for piece in pieces)
+        out.append(f"{indent})")
         i += 1
     return "\n".join(out)
 
