@@ -29,9 +29,9 @@ class CheckFailed(AssertionError):
         return ["Not yet: " + line if i == 0 else line for i, line in enumerate(str(self).splitlines())]
 
 
-def _passed(message: str) -> bool:
+def _passed(message: str) -> None:
+    """Print what was verified (and return nothing, so a notebook shows no stray ``True``)."""
     print("Correct: " + message)
-    return True
 
 
 def _shape(t: torch.Tensor | Sequence[int]) -> str:
@@ -74,7 +74,7 @@ def _conv_outputs(model: nn.Module) -> int:
 # --- notebook 1 -------------------------------------------------------------------------
 
 
-def plain_parameter_count(count: Callable[[int], int]) -> bool:
+def plain_parameter_count(count: Callable[[int], int]) -> None:
     """``count(depth)``: the parameters of plainN (BatchNorm, no conv biases, 10 classes)."""
     depths = (20, 56, 110)
     errors = {}
@@ -120,7 +120,7 @@ def plain_parameter_count(count: Callable[[int], int]) -> bool:
     raise CheckFailed("\n".join(lines))
 
 
-def weight_gradient_norms(norms_of: Callable) -> bool:
+def weight_gradient_norms(norms_of: Callable) -> None:
     """``norms_of(model, images, labels)``: one gradient norm per weighted layer, input first."""
     torch.manual_seed(0)
     model = build_model("plain20")
@@ -191,7 +191,7 @@ def _branch(in_channels: int, out_channels: int, stride: int) -> nn.Module:
     return branch.eval()
 
 
-def residual_forward(forward: Callable) -> bool:
+def residual_forward(forward: Callable) -> None:
     """``forward(x, branch, shortcut)``: the output of a residual block, relu(F(x) + s(x))."""
     cases = [
         (16, 16, 1, nn.Identity()),
@@ -241,7 +241,7 @@ def residual_forward(forward: Callable) -> bool:
     return _passed("relu(F(x) + s(x)) for a 16x16x16 block and a downsampling 16x16x16 -> 32x8x8 one.")
 
 
-def zero_pad_shortcut(shortcut: Callable) -> bool:
+def zero_pad_shortcut(shortcut: Callable) -> None:
     """``shortcut(x, out_channels, stride)``: option A; subsample by the stride, zero-pad channels."""
     torch.manual_seed(3)
     for channels, out_channels, stride, size in ((16, 32, 2, 32), (32, 64, 2, 16), (16, 16, 1, 32)):
@@ -283,7 +283,7 @@ def zero_pad_shortcut(shortcut: Callable) -> bool:
     return _passed("16x32x32 -> 32x16x16, 32x16x16 -> 64x8x8, and the identity where nothing changes.")
 
 
-def projection_extra_parameters(answer) -> bool:
+def projection_extra_parameters(answer) -> None:
     """How many more parameters ResNet-56 with option B shortcuts has than plain-56."""
     answer = _number(answer, "your answer")
     plain = count_parameters(build_model("plain56"))
@@ -315,7 +315,7 @@ def projection_extra_parameters(answer) -> bool:
 # --- notebook 3 -------------------------------------------------------------------------
 
 
-def branch_to_shortcut_ratio(ratio_of: Callable) -> bool:
+def branch_to_shortcut_ratio(ratio_of: Callable) -> None:
     """``ratio_of(block, x)``: the mean over images of ||F(x)|| / ||shortcut(x)||."""
     torch.manual_seed(4)
     model = build_model("resnet20").eval()
@@ -373,7 +373,7 @@ def _block_shapes(model: nn.Module) -> dict[str, tuple[str, str]]:
     return shapes
 
 
-def deletable(find: Callable) -> bool:
+def deletable(find: Callable) -> None:
     """``find(model)``: the names of the blocks that can be deleted from the net (``layer1.0``...)."""
     for name in ("resnet20", "resnet56"):
         model = build_model(name)
@@ -411,7 +411,7 @@ def deletable(find: Callable) -> bool:
 # --- notebook 4 -------------------------------------------------------------------------
 
 
-def bottleneck_parameters(count: Callable[[int, int, int], int]) -> bool:
+def bottleneck_parameters(count: Callable[[int, int, int], int]) -> None:
     """``count(in_channels, width, stride)``: parameters of one bottleneck block (torchvision's)."""
     for in_channels, width, stride in ((64, 64, 1), (256, 64, 1), (256, 128, 2), (1024, 512, 2)):
         block = Bottleneck(in_channels, width, stride)
@@ -458,7 +458,7 @@ _WHY = {
 }
 
 
-def imagenet_stem_shapes(answer: dict) -> bool:
+def imagenet_stem_shapes(answer: dict) -> None:
     """``{"conv1": (C, H, W), ...}``: ResNet-50's feature maps on a 32x32 image."""
     from .analysis import stage_shapes
 
@@ -487,7 +487,7 @@ def imagenet_stem_shapes(answer: dict) -> bool:
 # --- notebook 5 -------------------------------------------------------------------------
 
 
-def exclusive_gate(combine: Callable) -> bool:
+def exclusive_gate(combine: Callable) -> None:
     """``combine(shortcut, branch, gate_logits)``: (1 - g) * s + g * F, with g = sigmoid(logits)."""
     torch.manual_seed(5)
     s, f, logits = torch.randn(2, 8, 4, 4), torch.randn(2, 8, 4, 4), torch.randn(2, 8, 4, 4)
@@ -523,7 +523,7 @@ def exclusive_gate(combine: Callable) -> bool:
     raise CheckFailed("your result differs from (1 - g) * s + g * F with g = sigmoid(gate_logits).")
 
 
-def preact_forward(forward: Callable) -> bool:
+def preact_forward(forward: Callable) -> None:
     """``forward(x, bn1, conv1, bn2, conv2)``: a full pre-activation block with an identity shortcut."""
     torch.manual_seed(6)
     block = BasicBlock(8, 8, variant=Variant(ordering="preact"))
@@ -564,7 +564,7 @@ def preact_forward(forward: Callable) -> bool:
         raise CheckFailed("your output differs from x + conv2(relu(bn2(conv1(relu(bn1(x)))))).")
 
 
-def shortcut_scale_after(answer, *, scale: float = 0.5, blocks: int = 54) -> bool:
+def shortcut_scale_after(answer, *, scale: float = 0.5, blocks: int = 54) -> None:
     """The factor on x after ``blocks`` blocks whose shortcuts are all scaled by ``scale``."""
     answer = _number(answer, "your answer")
     expected = scale**blocks
