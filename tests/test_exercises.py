@@ -138,3 +138,22 @@ def test_a_student_notebook_runs_headless_up_to_its_first_exercise(path, tmp_pat
     first_solution = next(i for i, c in enumerate(code) if "solution" in _tags(c))
     assert len(failed) == 1 and failed[0] in (first_solution, first_solution + 1)
     assert all(c.execution_count for c in code[: failed[0]]), "every cell before the exercise ran"
+
+
+def test_in_a_notebook_a_wrong_answer_shows_its_message_not_a_traceback():
+    from nbclient import NotebookClient
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [
+        nbformat.v4.new_code_cell(
+            "from resnet_utils import checks\nchecks.zero_pad_shortcut(lambda x, c, s: x)"
+        )
+    ]
+    NotebookClient(notebook, kernel_name="python3", allow_errors=True).execute()
+    (error,) = notebook.cells[0].outputs
+    assert error.ename == "CheckFailed"
+    assert error.traceback == [
+        "Not yet: your shortcut changes the shape wrongly: 16x32x32 in; the block's branch gives "
+        "32x16x16, but your shortcut returns 16x32x32. To match: take every 2nd pixel, "
+        "x[:, :, ::2, ::2] and pad the channels with zeros up to 32."
+    ]
