@@ -10,13 +10,13 @@ from .paths import in_colab
 # Wall time of each notebook under the quick profile, from `make execute PROFILE=quick` with an
 # empty run cache and the notebooks run in order (2 to 5 reuse runs of the ones before), on the
 # course's 2-core development CPU (Xeon, AVX512-BF16, bf16 autocast), torch 2.14.1, 2026-11-28
-# (results/*.json of that run; notebook 5 from its own run the same day). Re-runs load the
+# (results/*.json of those runs; notebook 4 re-measured with its lr-0.01 quick budget). Re-runs load the
 # finished runs from the cache and take seconds to a minute.
 QUICK_CPU_SECONDS = {
     "01_degradation": 238,
     "02_skip_connections": 261,
     "03_residual_learning": 56,
-    "04_deep_resnets": 410,
+    "04_deep_resnets": 378,
     "05_skip_variants": 621,
 }
 MEASURED_ON = "a 2-core CPU"
