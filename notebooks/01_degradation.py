@@ -131,9 +131,8 @@ for part, shape in stage_shapes(build_model("plain56")):
 
 # %%
 runs = {depth: session.train(f"plain{depth}") for depth in depths}
-for depth, run in runs.items():
-    took = f"{sum(run.history['seconds']):.0f} s of training"
-    print(f"plain{depth}: {'loaded from the cache' if run.from_cache else 'trained'} ({took})")
+for run in runs.values():
+    print(run.describe())
 
 # %%
 fig = plot_curves(

@@ -127,8 +127,7 @@ for depth in depths:
     for family in ("plain", "resnet"):
         run = session.train(f"{family}{depth}")
         runs[run.name] = run
-        took = f"{sum(run.history['seconds']):.0f} s of training"
-        print(f"{run.name}: {'loaded from the cache' if run.from_cache else 'trained'} ({took})")
+        print(run.describe())
 
 # %%
 fig = plot_curves(list(runs.values()), metrics=("train_loss", "test_acc"), title="plain vs residual")

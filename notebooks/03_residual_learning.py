@@ -91,9 +91,8 @@ names = ["plain56", "resnet20", "resnet56"] + (["resnet110"] if session.profile.
 runs = {}
 for name in names:
     run = session.train(name)
-    took = f"{sum(run.history['seconds']):.0f} s of training"
     status = "diverged" if run.diverged else f"test accuracy {run.final('test_acc'):.1%}"
-    print(f"{name}: {'loaded from the cache' if run.from_cache else 'trained'} ({took}), {status}")
+    print(f"{run.describe()}, {status}")
     runs[name] = run
 models = {name: run.model for name, run in runs.items() if not run.diverged}
 

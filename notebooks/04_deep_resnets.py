@@ -173,8 +173,7 @@ runs = {}
 for depth in (50, 101, 152):
     run = session.train(f"resnet{depth}", data=depth_data, recipe=depth_recipe)
     runs[depth] = run
-    took = f"{sum(run.history['seconds']):.0f} s of training"
-    print(f"resnet{depth}: {'loaded from the cache' if run.from_cache else 'trained'} ({took})")
+    print(run.describe())
 plot_curves(
     list(runs.values()), metrics=("train_loss", "test_acc"), title="ResNet-50/101/152, ImageNet stem"
 )

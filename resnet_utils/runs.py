@@ -36,6 +36,11 @@ class Run:
     def diverged(self) -> bool:
         return bool(self.history.get("diverged"))
 
+    def describe(self) -> str:
+        """'resnet56: loaded from the cache (191 s of training)': where this run came from."""
+        source = "loaded from the cache" if self.from_cache else "trained"
+        return f"{self.label}: {source} ({sum(self.history['seconds']):.0f} s of training)"
+
     def final(self, metric: str) -> float | None:
         values = self.history[metric]
         return values[-1] if values else None

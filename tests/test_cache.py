@@ -43,6 +43,9 @@ def test_second_run_comes_from_the_cache(cache_dir, counted_fit):
     assert len(counted_fit) == 1
     assert not first.from_cache and second.from_cache
     assert second.history == json.loads(json.dumps(first.history))
+    took = f"({sum(first.history['seconds']):.0f} s of training)"
+    assert first.describe() == f"resnet8: trained {took}"
+    assert second.describe() == f"resnet8: loaded from the cache {took}"
     for (k, a), b in zip(first.model.state_dict().items(), second.model.state_dict().values()):
         assert torch.equal(a.cpu(), b.cpu()), k
     train("resnet8", DATA, RECIPE, seed=1, cache=RunCache(cache_dir), progress=False)
