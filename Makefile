@@ -74,7 +74,7 @@ format: $(STAMP)
 # reverse for a notebook edited in Jupyter.
 sync: $(STAMP)
 	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
-	$(BIN)/python tools/student.py --out student $(NOTEBOOKS) >/dev/null
+	@$(MAKE) --no-print-directory student >/dev/null
 
 # The students' copies: each solution (between "# BEGIN SOLUTION" and "# END SOLUTION" in a
 # cell tagged "solution") becomes a NotImplementedError with its hint; outputs cleared.

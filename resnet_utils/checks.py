@@ -16,9 +16,17 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .analysis import gradient_norms
-from .inspect_blocks import blocks, deletable_blocks
-from .models import BasicBlock, Bottleneck, Variant, ZeroPadShortcut, build_model, count_parameters
+from .analysis import gradient_norms, stage_shapes
+from .inspect_blocks import _eval_mode, _hooks, blocks, deletable_blocks
+from .models import (
+    BasicBlock,
+    Bottleneck,
+    Variant,
+    ZeroPadShortcut,
+    build_model,
+    count_parameters,
+    weighted_layers,
+)
 from .models.cifar import blocks_per_stage
 
 
@@ -77,14 +85,14 @@ def _conv_outputs(model: nn.Module) -> int:
 def plain_parameter_count(count: Callable[[int], int]) -> None:
     """``count(depth)``: the parameters of plainN (BatchNorm, no conv biases, 10 classes)."""
     depths = (20, 56, 110)
-    errors = {}
+    counts, errors = {}, {}
     for depth in depths:
         model = build_model(f"plain{depth}")
         expected, got = count_parameters(model), _number(count(depth), f"count({depth})")
+        counts[depth] = expected
         if got == expected:
             continue
-        errors[depth] = got - expected
-        diff = got - expected
+        diff = errors[depth] = got - expected
         known = {
             -_bn_parameters(model): "you left out BatchNorm: each BN layer has 2 parameters per "
             "channel (a scale and a shift)",
@@ -104,7 +112,7 @@ def plain_parameter_count(count: Callable[[int], int]) -> None:
     if not errors:
         return _passed(
             "your formula gives "
-            + ", ".join(f"plain-{d}: {count_parameters(build_model(f'plain{d}')):,}" for d in depths)
+            + ", ".join(f"plain-{d}: {n:,}" for d, n in counts.items())
             + ", exactly what build_model builds."
         )
     lines = [f"plain-{d}: off by {e:+,}" for d, e in errors.items()]
@@ -125,9 +133,7 @@ def weight_gradient_norms(norms_of: Callable) -> None:
     torch.manual_seed(0)
     model = build_model("plain20")
     images, labels = torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))
-    model.train()
-    expected = gradient_norms(model, images, labels)
-    model.zero_grad(set_to_none=True)
+    expected = gradient_norms(model, images, labels)  # leaves the gradients cleared
     got = norms_of(model, images, labels)
     if isinstance(got, torch.Tensor):
         got = got.tolist()
@@ -158,7 +164,7 @@ def weight_gradient_norms(norms_of: Callable) -> None:
         )
     if close(got[::-1], expected):
         raise CheckFailed("your norms are in reverse order: list them from the input to the output.")
-    weights = [m.weight.norm().item() for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    weights = [m.weight.norm().item() for _, m in weighted_layers(model)]
     if close(got, weights):
         raise CheckFailed(
             "these are the norms of the weights; take the norms of their gradients (.grad)."
@@ -262,9 +268,9 @@ def zero_pad_shortcut(shortcut: Callable) -> None:
             )
         sub = x[:, :, ::stride, ::stride]
         kept = [c for c in range(got.shape[1]) if got[:, c].abs().sum() > 0]
-        if len(kept) == channels and _same(got[:, kept[0] : kept[0] + channels], sub):
-            if kept == list(range(kept[0], kept[0] + channels)):
-                continue
+        consecutive = len(kept) == channels and kept == list(range(kept[0], kept[0] + channels))
+        if consecutive and _same(got[:, kept[0] : kept[0] + channels], sub):
+            continue
         if stride > 1 and _same(got[:, :channels], F.avg_pool2d(x, stride)):
             raise CheckFailed(
                 "you averaged each 2x2 patch; option A keeps one pixel of each (x[:, :, ::2, ::2]) "
@@ -319,9 +325,8 @@ def branch_to_shortcut_ratio(ratio_of: Callable) -> None:
     """``ratio_of(block, x)``: the mean over images of ||F(x)|| / ||shortcut(x)||."""
     torch.manual_seed(4)
     model = build_model("resnet20").eval()
-    for name, block in blocks(model):
-        if name not in ("layer1.1", "layer2.0"):
-            continue
+    for name in ("layer1.1", "layer2.0"):
+        block = model.get_submodule(name)
         x = torch.relu(torch.randn(8, block.conv1.in_channels, 32, 32))
         with torch.no_grad():
             f, s = block.residual(x), block.shortcut(x)
@@ -362,22 +367,21 @@ def branch_to_shortcut_ratio(ratio_of: Callable) -> None:
 
 def _block_shapes(model: nn.Module) -> dict[str, tuple[str, str]]:
     shapes = {}
-    hooks = [
+    record = [
         b.register_forward_hook(lambda _m, i, o, n=n: shapes.__setitem__(n, (_shape(i[0]), _shape(o))))
         for n, b in blocks(model)
     ]
-    with torch.no_grad():
-        model.eval()(torch.zeros(1, 3, 32, 32))
-    for h in hooks:
-        h.remove()
+    with _eval_mode(model), _hooks(record):
+        model(torch.zeros(1, 3, 32, 32))
     return shapes
 
 
 def deletable(find: Callable) -> None:
     """``find(model)``: the names of the blocks that can be deleted from the net (``layer1.0``...)."""
+    found = {}
     for name in ("resnet20", "resnet56"):
         model = build_model(name)
-        expected = deletable_blocks(model)
+        expected = found[name] = deletable_blocks(model)
         got = find(model)
         if isinstance(got, str) or not isinstance(got, (list, tuple, set)):
             raise CheckFailed(f"return a list of block names; you returned {type(got).__name__}.")
@@ -403,8 +407,8 @@ def deletable(find: Callable) -> None:
                 "its output has its input's shape, so the net still works without it."
             )
     return _passed(
-        f"ResNet-20: {len(deletable_blocks(build_model('resnet20')))} deletable blocks, "
-        f"ResNet-56: {len(expected)}; the first block of stages 2 and 3 cannot go."
+        f"ResNet-20: {len(found['resnet20'])} deletable blocks, ResNet-56: "
+        f"{len(found['resnet56'])}; the first block of stages 2 and 3 cannot go."
     )
 
 
@@ -460,8 +464,6 @@ _WHY = {
 
 def imagenet_stem_shapes(answer: dict) -> None:
     """``{"conv1": (C, H, W), ...}``: ResNet-50's feature maps on a 32x32 image."""
-    from .analysis import stage_shapes
-
     if not isinstance(answer, dict):
         raise CheckFailed(
             f"give a dict {{part: (channels, height, width)}}; you gave {type(answer).__name__}."
@@ -544,7 +546,7 @@ def preact_forward(forward: Callable) -> None:
             return _passed(
                 "x + conv2(relu(bn2(conv1(relu(bn1(x)))))): nothing touches the identity path."
             )
-        bn1, conv1, bn2, conv2 = parts
+        _, conv1, bn2, conv2 = parts
         branch = expected - x
         known = [
             (
@@ -559,28 +561,30 @@ def preact_forward(forward: Callable) -> None:
             (branch, "the shortcut is missing: add x"),
         ]
         for value, why in known:
-            if value is not None and _same(got, value):
+            if _same(got, value):
                 raise CheckFailed(why + ".")
         raise CheckFailed("your output differs from x + conv2(relu(bn2(conv1(relu(bn1(x)))))).")
 
 
-def shortcut_scale_after(answer, *, scale: float = 0.5, blocks: int = 54) -> None:
-    """The factor on x after ``blocks`` blocks whose shortcuts are all scaled by ``scale``."""
+def shortcut_scale_after(answer, *, scale: float = 0.5, block_count: int = 54) -> None:
+    """The factor on x after ``block_count`` blocks whose shortcuts are all scaled by ``scale``."""
     answer = _number(answer, "your answer")
-    expected = scale**blocks
+    expected = scale**block_count
     if math.isclose(answer, expected, rel_tol=1e-6):
         return _passed(
-            f"{scale}^{blocks} = {expected:.2e}: through the shortcuts alone, the input reaches the "
-            "output scaled to nothing, so the signal must pass through the branches."
+            f"{scale}^{block_count} = {expected:.2e}: through the shortcuts alone, the input "
+            "reaches the output scaled to nothing, so the signal must pass through the branches."
         )
     known = {
-        scale * blocks: f"the factor multiplies at every block: {scale} x {scale} x ..., "
-        f"not {scale} x {blocks}",
+        scale * block_count: f"the factor multiplies at every block: {scale} x {scale} x ..., "
+        f"not {scale} x {block_count}",
         scale**110: "ResNet-110 has 110 layers but 54 blocks (3 stages of 18), one shortcut each",
-        scale ** (blocks + 1): "count the blocks again: 3 stages x 18 = 54",
+        scale ** (block_count + 1): "count the blocks again: 3 stages x 18 = 54",
         1 - scale: "after one block it is 0.5; then multiply again for each further block",
     }
     for value, why in known.items():
         if math.isclose(answer, value, rel_tol=1e-6):
             raise CheckFailed(why + ".")
-    raise CheckFailed(f"you said {answer:.3g}; each of the {blocks} shortcuts multiplies x by {scale}.")
+    raise CheckFailed(
+        f"you said {answer:.3g}; each of the {block_count} shortcuts multiplies x by {scale}."
+    )

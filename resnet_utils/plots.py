@@ -15,10 +15,24 @@ METRIC_LABELS = {
 }
 
 
+def metric_panels(metrics):
+    """A figure with one panel per metric, side by side; returns it and the row of axes."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.8), squeeze=False)
+    return fig, axes[0]
+
+
+def label_epoch_panel(ax, metric: str, **legend) -> None:
+    """Epochs across, the metric's name up, a light grid and the legend."""
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    ax.grid(alpha=0.3)
+    ax.legend(**legend)
+
+
 def plot_curves(runs, metrics=("train_loss", "test_acc"), *, title: str | None = None):
     """One panel per metric, one line per run, against epochs; diverged runs end with an x."""
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.8), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    fig, axes = metric_panels(metrics)
+    for ax, metric in zip(axes, metrics):
         for run in runs:
             h = run.history
             (line,) = ax.plot(h["epoch"], h[metric], marker="o", ms=3, label=run.label)
@@ -26,10 +40,7 @@ def plot_curves(runs, metrics=("train_loss", "test_acc"), *, title: str | None =
                 last = h[metric][-1] if h[metric] else math.nan
                 ax.plot(h["epoch"][-1:] or [0], [last], "x", color=line.get_color(), ms=10)
                 line.set_label(f"{run.label} (diverged in epoch {h['diverged_epoch']})")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-        ax.grid(alpha=0.3)
-        ax.legend()
+        label_epoch_panel(ax, metric)
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -13,9 +13,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-
-from .plots import METRIC_LABELS
+from .plots import label_epoch_panel, metric_panels
 
 FOLDER = "reference_runs"
 CURVES = ("train_loss", "train_acc", "test_loss", "test_acc")
@@ -70,8 +68,8 @@ def compare_with_reference(notebook: str, runs, *, metrics=("train_loss", "test_
         f"Reference: profile {reference['profile']}, {reference['device']}, "
         f"torch {reference['versions'].get('torch')}, {reference['date']}."
     )
-    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 3.8), squeeze=False)
-    for ax, metric in zip(axes[0], metrics):
+    fig, axes = metric_panels(metrics)
+    for ax, metric in zip(axes, metrics):
         for run in runs:
             (line,) = ax.plot(run.history["epoch"], run.history[metric], label=f"{run.label} (yours)")
             theirs = reference["histories"].get(run.label)
@@ -84,10 +82,7 @@ def compare_with_reference(notebook: str, runs, *, metrics=("train_loss", "test_
                     color=line.get_color(),
                     label=f"{run.label} (reference)",
                 )
-        ax.set_xlabel("epoch")
-        ax.set_ylabel(METRIC_LABELS.get(metric, metric))
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize="small")
+        label_epoch_panel(ax, metric, fontsize="small")
     fig.tight_layout()
     for run in runs:
         theirs = reference["histories"].get(run.label)

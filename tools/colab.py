@@ -31,13 +31,7 @@ SETUP_TAG = "colab-setup"
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 BADGE = re.compile(r"^\[!\[Open In Colab\]\([^)]*\)\]\([^)]*\)\n*")
 TABLE = re.compile(r"<!-- colab-badges -->.*?<!-- /colab-badges -->", re.S)
-TITLES = {
-    "01_degradation": "The degradation problem",
-    "02_skip_connections": "Plain vs residual",
-    "03_residual_learning": "What residual blocks learn",
-    "04_deep_resnets": "Bottleneck ResNet-50/101/152",
-    "05_skip_variants": "Skip-connection variants",
-}
+HEADING = re.compile(r"^# (?:\d+\.\s*)?(.+)$", re.M)  # "# 1. The degradation problem"
 
 
 def settings(pyproject: Path = PYPROJECT) -> dict[str, str]:
@@ -109,6 +103,12 @@ def update_notebook(path: Path, repository: str, ref: str) -> str:
     return jupytext.writes(notebook, fmt="py:percent")
 
 
+def title(path: Path) -> str:
+    """A notebook's title: the heading of its first cell, without its number."""
+    found = HEADING.search(jupytext.read(path).cells[0].source)
+    return found.group(1).strip() if found else path.stem
+
+
 def readme_table(repository: str, ref: str, notebooks: list[Path]) -> str:
     rows = [
         "<!-- colab-badges -->",
@@ -118,7 +118,7 @@ def readme_table(repository: str, ref: str, notebooks: list[Path]) -> str:
     for path in notebooks:
         name = path.stem
         rows.append(
-            f"| {TITLES.get(name, name)} | {badge(repository, ref, f'student/{name}.ipynb')} "
+            f"| {title(path)} | {badge(repository, ref, f'student/{name}.ipynb')} "
             f"| {badge(repository, ref, f'notebooks/{name}.ipynb')} |"
         )
     rows.append("<!-- /colab-badges -->")
