@@ -86,7 +86,7 @@ session = start(
 )
 # Three deep nets are far more work per image than notebook 1's: this notebook trains on a
 # smaller budget than the profile's (None keeps the profile's value). The quick budget's few
-# steps start at lr 0.01, the rate He et al. (2015, sec. 4.2) warm up their deepest CIFAR net
+# steps start at lr 0.01, the rate He et al. (2015, sec. 4.2) warm up their 110-layer CIFAR net
 # with, because 0.1 is "slightly too large to start converging" there.
 BUDGETS = {
     "smoke": {"images": 128, "epochs": 1, "stem_images": 128, "stem_epochs": 1, "lr": None},
