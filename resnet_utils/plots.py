@@ -30,21 +30,75 @@ def label_epoch_panel(ax, metric: str, **legend) -> None:
 
 
 def plot_curves(runs, metrics=("train_loss", "test_acc"), *, title: str | None = None):
-    """One panel per metric, one line per run, against epochs; diverged runs end with an x."""
+    """One panel per metric, one line per run, against epochs; diverged runs end with an x.
+
+    A RunGroup (several seeds) is drawn as its mean with a band from the lowest to the
+    highest seed, so the spread is on the figure beside the difference.
+    """
     fig, axes = metric_panels(metrics)
     for ax, metric in zip(axes, metrics):
         for run in runs:
+            if hasattr(run, "curve"):
+                _plot_group(ax, run, metric)
+                continue
             h = run.history
             (line,) = ax.plot(h["epoch"], h[metric], marker="o", ms=3, label=run.label)
             if h.get("diverged"):
-                last = h[metric][-1] if h[metric] else math.nan
-                ax.plot(h["epoch"][-1:] or [0], [last], "x", color=line.get_color(), ms=10)
+                finite = [v for v in h[metric] if math.isfinite(v)]
+                if finite:
+                    ax.plot(h["epoch"][-1:], finite[-1:], "x", color=line.get_color(), ms=10)
                 line.set_label(f"{run.label} (diverged in epoch {h['diverged_epoch']})")
-        label_epoch_panel(ax, metric)
+        label_epoch_panel(ax, metric, fontsize="small")
+        integer_ticks(ax)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def _plot_group(ax, group, metric: str) -> None:
+    epochs, mean, low, high = group.curve(metric)
+    n = len(group.finished)
+    label = f"{group.label} (mean of {n} seed{'s' if n != 1 else ''}"
+    label += ", band: min-max)" if n > 1 else ")"
+    if group.diverged_seeds:
+        label += f", {len(group.diverged_seeds)} diverged"
+    (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=label)
+    if n > 1:
+        ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2, lw=0)
+
+
+def integer_ticks(ax) -> None:
+    """Whole numbers on the x axis (epochs, layers, blocks): no 2.5th epoch."""
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def plot_final(groups: dict, metric: str, *, ax=None, title: str | None = None):
+    """The final ``metric`` of each group: one dot per seed and the mean as a bar with
+    error bars of one standard deviation, so a verdict's spread can be seen."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(max(5, 0.6 * len(groups) + 2), 3.8))
+    names = list(groups)
+    scale = 100 if metric.endswith("acc") else 1
+    for i, name in enumerate(names):
+        group = groups[name]
+        values = [scale * v for v in group.finals(metric)]
+        if not values:
+            ax.text(i, 0, "diverged", rotation=90, ha="center", va="bottom", fontsize=7)
+            continue
+        ax.bar(i, sum(values) / len(values), color="C0", alpha=0.35,
+               yerr=scale * group.std(metric) if len(values) > 1 else None, capsize=3)  # fmt: skip
+        ax.plot([i] * len(values), values, "k.", ms=4)
+    ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
+    unit = " (%)" if scale == 100 else ""
+    ax.set_ylabel(f"final {METRIC_LABELS.get(metric, metric)}{unit}")
+    ax.grid(alpha=0.3, axis="y")
+    if title:
+        ax.set_title(title)
+    ax.figure.tight_layout()
+    return ax
 
 
 def plot_layer_norms(curves: dict[str, list[float]], *, title: str | None = None, ax=None):
@@ -54,6 +108,7 @@ def plot_layer_norms(curves: dict[str, list[float]], *, title: str | None = None
     for label, norms in curves.items():
         ax.semilogy(range(1, len(norms) + 1), norms, marker=".", label=label)
     ax.set_xlabel("layer (1 = first conv, last = linear)")
+    integer_ticks(ax)
     ax.set_ylabel("gradient norm of the weights")
     ax.grid(alpha=0.3, which="both")
     ax.legend()
@@ -81,19 +136,28 @@ def plot_responses(curves: dict[str, list[float]], *, title: str | None = None):
     return fig
 
 
-def plot_lesions(results: dict[str, dict[str, float]], baselines: dict[str, float]):
-    """Test accuracy with one block deleted, per block, one line per net; dashed: no lesion."""
+def plot_lesions(
+    results: dict[str, dict[str, float]], baselines: dict[str, float], *, chance: float = 0.1
+):
+    """Test accuracy with one block deleted, per block, one line per net; dashed: the same
+    net intact (labelled); dotted grey: chance, the floor a deletion can push a net to."""
     fig, ax = plt.subplots(figsize=(9, 3.8))
     for label, accuracies in results.items():
         (line,) = ax.plot(
-            range(len(accuracies)), list(accuracies.values()), marker="o", ms=3, label=label
-        )
-        ax.axhline(baselines[label], color=line.get_color(), ls="--", lw=1)
+            range(len(accuracies)), list(accuracies.values()), marker="o", ms=3,
+            label=f"{label}, one block deleted",
+        )  # fmt: skip
+        ax.axhline(
+            baselines[label], color=line.get_color(), ls="--", lw=1,
+            label=f"{label} intact ({baselines[label]:.1%})",
+        )  # fmt: skip
         names = list(accuracies)
+    ax.axhline(chance, color="grey", ls=":", lw=1.2, label=f"chance ({chance:.0%})")
     ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
     ax.set_xlabel("deleted block")
     ax.set_ylabel("test accuracy")
+    ax.set_ylim(0, None)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize="small")
     fig.tight_layout()
     return fig

@@ -14,12 +14,14 @@ import torch
 
 from .atomic import save_json
 from .data import ImageData, load_cifar10, synthetic
+from .groups import RunGroup
 from .guidance import device_advice
 from .hardware import autocast_dtype, describe_device, pick_device, precision_name
 from .paths import cache_root, describe_storage, use_storage
 from .profiles import PROFILE_ENV, Profile, get_profile
 from .reference import CURVES
 from .runs import Run, train
+from .verdicts import Verdict, compare
 
 SUMMARY_ENV = "RESNET_SUMMARY_DIR"
 
@@ -44,20 +46,50 @@ class Session:
     def recipe(self):
         return self.profile.recipe
 
-    def train(self, name: str, *, data: ImageData | None = None, recipe=None, **options) -> Run:
+    def train(
+        self,
+        name: str,
+        *,
+        data: ImageData | None = None,
+        recipe=None,
+        seeds: int | None = None,
+        title: str | None = None,
+        **options,
+    ) -> Run | RunGroup:
         """Train (or load from the cache) a named net with this notebook's recipe and data,
-        or with the ``data`` and ``recipe`` given (a notebook that needs a smaller budget)."""
-        run = train(
-            name,
-            self.data if data is None else data,
-            self.recipe if recipe is None else recipe,
-            seed=self.seed,
-            options=options,
-            device=self.device,
-            progress=self.progress,
-        )
-        self.runs[run.label] = run
-        return run
+        or with the ``data`` and ``recipe`` given (a notebook that needs a smaller budget).
+
+        ``seeds=k`` repeats the run with seeds ``seed, seed + 1, ..., seed + k - 1`` (init and
+        batch order change; the data subset stays) and returns a :class:`RunGroup`, whose
+        spread is what :meth:`compare` measures noise with.
+        """
+        if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+            raise ValueError(f"seeds must be a whole number of runs, 1 or more, not {seeds!r}.")
+        members = []
+        for offset in range(seeds or 1):
+            run = train(
+                name,
+                self.data if data is None else data,
+                self.recipe if recipe is None else recipe,
+                seed=self.seed + offset,
+                options=options,
+                device=self.device,
+                progress=self.progress,
+            )
+            run.title = title
+            key = run.label if offset == 0 else f"{run.label}, seed {self.seed + offset}"
+            self.runs[key] = run
+            members.append(run)
+        return members[0] if seeds is None else RunGroup(members, title)
+
+    def compare(self, a, b, metric: str, *, test_size: int | None = None) -> Verdict:
+        """:func:`resnet_utils.verdicts.compare` with this session's test-set size."""
+        size = len(self.data.test_y) if test_size is None else test_size
+        return compare(a, b, metric, test_size=size)
+
+    def training_seconds(self) -> float:
+        """Seconds of training behind every run this notebook used, cached or not."""
+        return sum(sum(run.history["seconds"]) for run in self.runs.values())
 
     def provenance(self) -> dict:
         r = self.profile.recipe
@@ -86,7 +118,14 @@ class Session:
         The summary is written only when ``summary_dir`` or ``$RESNET_SUMMARY_DIR`` names a
         folder (``make execute`` does), so a test run never overwrites a teacher's results.
         """
-        record = {**self.provenance(), "wall_seconds": round(time.perf_counter() - self.started, 1)}
+        cached = sum(run.from_cache for run in self.runs.values())
+        record = {
+            **self.provenance(),
+            "wall_seconds": round(time.perf_counter() - self.started, 1),
+            "training_seconds": round(self.training_seconds(), 1),
+            "runs": f"{len(self.runs)} ({len(self.runs) - cached} trained in this run, "
+            f"{cached} loaded from the cache)",
+        }
         record["results"] = summary
         record["histories"] = {
             label: {curve: run.history[curve] for curve in CURVES} for label, run in self.runs.items()
@@ -97,7 +136,18 @@ class Session:
             path = Path(folder) / f"{self.notebook}.json"
             save_json(path, record)
             print(f"summary written to {path}")
+        print(timing_sentence(record, self.profile.name))
         return record
+
+
+def timing_sentence(record: dict, profile: str) -> str:
+    """How long the notebook ran, and how much training its results stand for: a re-run from
+    the cache takes seconds, but its runs took minutes to train."""
+    return (
+        f"This notebook ran for {record['wall_seconds']:.0f} s under the {profile} profile; "
+        f"its runs, {record['runs']}, took {record['training_seconds']:.0f} s of training "
+        f"({record['training_seconds'] / 60:.1f} min) when they were trained."
+    )
 
 
 def start(

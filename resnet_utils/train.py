@@ -182,5 +182,11 @@ def _scheduler(optimizer, recipe: Recipe, total_steps: int):
         )
     if recipe.schedule == "step":
         milestones = [int(f * total_steps) for f in recipe.milestones]
-        return torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones, gamma=0.1)
+        warmup = recipe.warmup_steps
+        low = recipe.warmup_lr / recipe.lr
+
+        def factor(step: int) -> float:  # the lr after ``step`` steps, over recipe.lr
+            return (low if step < warmup else 1.0) * 0.1 ** sum(step >= m for m in milestones)
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     raise ValueError(f"unknown schedule {recipe.schedule!r}: use 'onecycle' or 'step'.")

@@ -1,0 +1,125 @@
+"""The same run repeated over several seeds: what one seed cannot say about noise."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import fmean, stdev
+
+from .runs import Run
+
+
+@dataclass
+class RunGroup:
+    """Runs of one net and recipe that differ only in their seed (init and batch order)."""
+
+    runs: list[Run]
+    title: str | None = None
+
+    def __post_init__(self):
+        if not self.runs:
+            raise ValueError("a RunGroup needs at least one run.")
+
+    @property
+    def name(self) -> str:
+        return self.runs[0].name
+
+    @property
+    def options(self) -> dict:
+        return self.runs[0].options
+
+    @property
+    def seeds(self) -> list[int]:
+        return [run.spec["seed"] for run in self.runs]
+
+    @property
+    def label(self) -> str:
+        if self.title:
+            return self.title
+        return self.runs[0].label
+
+    @label.setter
+    def label(self, value: str) -> None:
+        self.title = value
+
+    @property
+    def finished(self) -> list[Run]:
+        return [run for run in self.runs if not run.diverged]
+
+    @property
+    def diverged(self) -> bool:
+        """True when every seed diverged (one diverged seed is reported, not fatal)."""
+        return not self.finished
+
+    @property
+    def diverged_seeds(self) -> list[int]:
+        return [run.spec["seed"] for run in self.runs if run.diverged]
+
+    @property
+    def model(self):
+        """The first finished seed's trained net (for measurements that need one net)."""
+        return self.finished[0].model if self.finished else None
+
+    @property
+    def from_cache(self) -> bool:
+        return all(run.from_cache for run in self.runs)
+
+    def finals(self, metric: str) -> list[float]:
+        """The final value of ``metric`` of every seed that did not diverge."""
+        return [v for run in self.finished if (v := run.final(metric)) is not None]
+
+    def mean(self, metric: str) -> float:
+        values = self.finals(metric)
+        return fmean(values) if values else math.nan
+
+    def std(self, metric: str) -> float:
+        """Sample standard deviation across seeds (0 with a single seed)."""
+        values = self.finals(metric)
+        return stdev(values) if len(values) >= 2 else 0.0
+
+    def final(self, metric: str) -> float:
+        """The mean over seeds: a group reads like one run in tables."""
+        return self.mean(metric)
+
+    def training_seconds(self) -> float:
+        return sum(sum(run.history["seconds"]) for run in self.runs)
+
+    def curve(self, metric: str) -> tuple[list[int], list[float], list[float], list[float]]:
+        """Epochs, and the mean, min and max of ``metric`` over the finished seeds."""
+        histories = [run.history for run in self.finished]
+        if not histories:
+            return [], [], [], []
+        epochs = min(len(h[metric]) for h in histories)
+        columns = [[h[metric][i] for h in histories] for i in range(epochs)]
+        return (
+            histories[0]["epoch"][:epochs],
+            [fmean(c) for c in columns],
+            [min(c) for c in columns],
+            [max(c) for c in columns],
+        )
+
+    def describe(self) -> str:
+        """'plain56, 3 seeds (0, 1, 2): 2 trained, 1 from the cache (214 s of training)'."""
+        cached = sum(run.from_cache for run in self.runs)
+        trained = len(self.runs) - cached
+        parts = [f"{trained} trained" if trained else "", f"{cached} from the cache" if cached else ""]
+        text = (
+            f"{self.label}, {len(self.runs)} seeds ({', '.join(map(str, self.seeds))}): "
+            f"{', '.join(p for p in parts if p)} ({self.training_seconds():.0f} s of training)"
+        )
+        if self.diverged_seeds:
+            text += f"; diverged: seed {', '.join(map(str, self.diverged_seeds))}"
+        return text
+
+    def summary(self, metric: str) -> str:
+        """'0.912 ± 0.031 (3 seeds)': mean and spread of one metric, for tables."""
+        values = self.finals(metric)
+        if not values:
+            return "diverged"
+        pct = metric.endswith("acc")
+        scale, unit = (100, "%") if pct else (1, "")
+        digits = 1 if pct else 3
+        text = f"{scale * self.mean(metric):.{digits}f}{unit}"
+        if len(values) >= 2:
+            text += f" ± {scale * self.std(metric):.{digits}f}"
+        return text

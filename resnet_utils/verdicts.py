@@ -1,0 +1,191 @@
+"""Comparisons that say how sure they are: higher, lower or within noise, with the margin.
+
+Every comparative sentence a notebook prints goes through :func:`compare`. A difference
+counts only when it is larger than the margin: a 95% Welch t interval from the spread of
+the final values across seeds, plus, for test accuracy, the binomial sampling error of a
+test set of ``test_size`` images. Nets that have not learned (training loss still near
+ln 10, or accuracy near chance) are never ranked: :func:`learned` says so first.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from statistics import fmean, stdev
+
+LN10 = math.log(10)  # the cross-entropy of a uniform guess over CIFAR-10's ten classes
+CHANCE = 0.1
+NOT_LEARNED_LOSS = 0.9 * LN10  # a final training loss above this has barely left the start
+NOT_LEARNED_ACC = CHANCE + 0.05  # test accuracy below this is chance, give or take
+
+# two-sided 95% quantiles of Student's t by degrees of freedom (1..30); above: the normal's
+_T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179,
+         2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+         2.060, 2.056, 2.052, 2.048, 2.045, 2.042)  # fmt: skip
+
+LOWER_IS_BETTER = {"train_loss", "test_loss", "test_error", "train_error"}
+PERCENT = {"train_acc", "test_acc", "test_error", "train_error"}
+
+
+def t975(dof: float) -> float:
+    """The 97.5% quantile of Student's t (fractional degrees of freedom round down)."""
+    if dof < 1:
+        return _T975[0]
+    return _T975[int(dof) - 1] if dof <= len(_T975) else 1.96
+
+
+def values_of(side, metric: str) -> list[float]:
+    """The final ``metric`` of each finished run of a Run, a RunGroup or a list of numbers."""
+    if hasattr(side, "finals"):
+        return side.finals(metric)
+    if hasattr(side, "history"):
+        return [] if side.diverged else [side.final(metric)]
+    if isinstance(side, (int, float)):
+        return [float(side)]
+    return [float(v) for v in side]
+
+
+def name_of(side, default: str) -> str:
+    return getattr(side, "label", None) or default
+
+
+@dataclass(frozen=True)
+class Learned:
+    ok: bool
+    reason: str
+
+
+def learned(side) -> Learned:
+    """Has this net learned enough to be compared? Checked on its mean final values."""
+    if hasattr(side, "runs") and side.runs and all(r.diverged for r in side.runs):
+        return Learned(False, "every seed diverged")
+    if hasattr(side, "history") and side.diverged:
+        return Learned(False, f"diverged in epoch {side.history.get('diverged_epoch')}")
+    losses = values_of(side, "train_loss")
+    if not losses:
+        return Learned(False, "no finished run")
+    loss = fmean(losses)
+    if not math.isfinite(loss) or loss > NOT_LEARNED_LOSS:
+        return Learned(
+            False,
+            f"training loss {loss:.3f} is still near ln 10 = {LN10:.3f}, the loss of a uniform guess",
+        )
+    accs = values_of(side, "test_acc")
+    if accs and fmean(accs) < NOT_LEARNED_ACC:
+        return Learned(False, f"test accuracy {fmean(accs):.1%} is near chance (10%)")
+    return Learned(True, f"training loss {loss:.3f}, clearly below ln 10 = {LN10:.3f}")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """How side a compares with side b on one metric."""
+
+    word: str  # "higher", "lower", "within noise", "not compared"
+    metric: str
+    a_name: str
+    b_name: str
+    a_mean: float | None
+    b_mean: float | None
+    margin: float | None  # half-width of the 95% interval of the difference a - b
+    basis: str  # what the margin rests on, in words
+    reason: str = ""  # why there is no verdict, for "not compared"
+
+    @property
+    def difference(self) -> float | None:
+        if self.a_mean is None or self.b_mean is None:
+            return None
+        return self.a_mean - self.b_mean
+
+    @property
+    def better(self) -> str | None:
+        """The name of the better side, or None when within noise or not compared."""
+        if self.word not in ("higher", "lower"):
+            return None
+        a_higher = self.word == "higher"
+        return self.a_name if a_higher != (self.metric in LOWER_IS_BETTER) else self.b_name
+
+    @property
+    def decided(self) -> bool:
+        return self.word in ("higher", "lower")
+
+    def _fmt(self, value: float) -> str:
+        return f"{100 * value:.1f}%" if self.metric in PERCENT else f"{value:.3f}"
+
+    def _fmt_diff(self, value: float) -> str:
+        return f"{100 * value:.1f} points" if self.metric in PERCENT else f"{value:.3f}"
+
+    def __str__(self) -> str:
+        what = self.metric.replace("_", " ")
+        if self.word == "not compared":
+            return f"{what}: {self.a_name} vs {self.b_name}: not compared ({self.reason})."
+        head = (
+            f"{what}: {self.a_name} {self._fmt(self.a_mean)} vs {self.b_name} {self._fmt(self.b_mean)}: "
+        )
+        size, margin = self._fmt_diff(abs(self.difference)), self._fmt_diff(self.margin)
+        diff = f"difference {size}, margin ±{margin}"
+        if self.word == "within noise":
+            return f"{head}within noise ({diff}; {self.basis})."
+        return f"{head}{self.a_name}'s is {self.word} ({diff}; {self.basis})."
+
+
+def compare(
+    a,
+    b,
+    metric: str,
+    *,
+    test_size: int | None = None,
+    a_name: str = "a",
+    b_name: str = "b",
+    check_learned: bool = True,
+) -> Verdict:
+    """Is ``a``'s final ``metric`` higher or lower than ``b``'s, or within noise?
+
+    ``a`` and ``b`` are Runs, RunGroups or lists of per-seed values. The margin is
+    ``t * sqrt(s_a^2/n_a + s_b^2/n_b + binomial terms)``: the seed spread needs two
+    seeds or more on a side; ``test_size`` adds each side's binomial variance ``p(1-p)/N``
+    for an accuracy or error measured on N test images.
+    """
+    a_name, b_name = name_of(a, a_name), name_of(b, b_name)
+    if check_learned:
+        for side, name in ((a, a_name), (b, b_name)):
+            status = learned(side) if not isinstance(side, (list, tuple)) else Learned(True, "")
+            if not status.ok:
+                reason = f"{name} has not trained enough to compare: {status.reason}"
+                return Verdict("not compared", metric, a_name, b_name, None, None, None, "", reason)
+    va, vb = values_of(a, metric), values_of(b, metric)
+    if not va or not vb:
+        reason = "a side has no finished run"
+        return Verdict("not compared", metric, a_name, b_name, None, None, None, "", reason)
+    ma, mb = fmean(va), fmean(vb)
+    seed_var, dof_terms, parts = 0.0, [], []
+    for values in (va, vb):
+        if len(values) >= 2:
+            term = stdev(values) ** 2 / len(values)
+            seed_var += term
+            dof_terms.append((term, len(values) - 1))
+    n_seeds = sorted({len(va), len(vb)})
+    if len(dof_terms) == 2:
+        parts.append(f"spread over {' and '.join(map(str, n_seeds))} seeds")
+    elif dof_terms:
+        parts.append(f"spread over {max(n_seeds)} seeds on one side only")
+    else:
+        parts.append("one seed per side, so no seed spread")
+    binom_var = 0.0
+    if test_size and metric in ("test_acc", "test_error"):
+        binom_var = sum(m * (1 - m) / test_size for m in (ma, mb))
+        parts.append(f"{test_size:,} test images")
+    if seed_var > 0 and sum(t * t / d for t, d in dof_terms) > 0:
+        dof = seed_var**2 / sum(t * t / d for t, d in dof_terms)  # Welch-Satterthwaite
+        crit = t975(dof)
+    else:
+        crit = 1.96
+    if seed_var == 0 and binom_var == 0:
+        reason = "no measure of noise: one seed per side and no test-set size"
+        return Verdict("not compared", metric, a_name, b_name, ma, mb, None, parts[0], reason)
+    margin = crit * math.sqrt(seed_var + binom_var)
+    basis = "95% interval from the " + ", ".join(parts)
+    if abs(ma - mb) <= margin:
+        word = "within noise"
+    else:
+        word = "higher" if ma > mb else "lower"
+    return Verdict(word, metric, a_name, b_name, ma, mb, margin, basis)
