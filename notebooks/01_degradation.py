@@ -57,7 +57,8 @@ if "google.colab" in sys.modules:
 # %% tags=["parameters"]
 profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
 depths = [20, 56]  # plain nets to train: each must be 6n+2
-seed = 0
+seed = 0  # the first seed; the headline runs use seed, seed + 1, ...
+seeds = 3  # how many seeds the plain-20 vs plain-56 comparison repeats (1 gives no margin)
 data_dir = None  # a local CIFAR-10 copy; None: $CIFAR10_DIR, else torchvision's download
 epochs = None  # None: the profile's epoch count
 interactive = True  # show the depth slider at the end
@@ -67,12 +68,16 @@ storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cach
 # in Colab, "/content/drive/MyDrive/resnet-course" keeps them on Drive across runtimes
 
 # %%
+from dataclasses import replace
+
 import matplotlib.pyplot as plt
+import torch
 
 from resnet_utils import build_model, count_parameters, start, weighted_layers
-from resnet_utils.analysis import spread, stage_shapes
+from resnet_utils.analysis import gradients_at_init, spread, spreads_at_init, stage_shapes
 from resnet_utils.models import blocks_per_stage
-from resnet_utils.plots import plot_curves, plot_layer_norms
+from resnet_utils.plots import plot_curves, plot_final, plot_layer_norms
+from resnet_utils.verdicts import compare
 from resnet_utils.widgets import depth_slider, init_gradient_curves
 
 depths = sorted(depths)
@@ -124,128 +129,253 @@ for part, shape in stage_shapes(build_model("plain56")):
 # %% [markdown]
 # ## Training plain nets of different depths with one recipe
 #
-# Same data, same optimiser and schedule, same seed; only the depth changes. The first
-# output above says what the recipe is in this run (the `quick` profile trains on a
-# class-balanced 10,000-image subset for a few minutes; `full` is the paper's recipe on a
-# GPU). A finished run is stored in the run cache, so running this cell again loads it.
+# Same data, same optimiser and schedule; only the depth changes. The first output above
+# says what the recipe is in this run (the `quick` profile trains on a class-balanced
+# 5,000-image subset for a few minutes; `full` is the paper's recipe on a GPU).
+#
+# One run is one draw: another seed gives another initialisation and another batch order,
+# and the final numbers move. So each net is trained with `seeds` seeds, and every
+# comparison below says whether the difference is larger than that spread (a 95% interval
+# from the seeds and, for test accuracy, the sampling error of the test images). A finished
+# run is stored in the run cache, so running this cell again loads it.
 
 # %%
-runs = {depth: session.train(f"plain{depth}") for depth in depths}
-for run in runs.values():
-    print(run.describe())
+groups = {depth: session.train(f"plain{depth}", seeds=seeds) for depth in depths}
+for group in groups.values():
+    print(group.describe())
 
 # %%
 fig = plot_curves(
-    list(runs.values()),
+    list(groups.values()),
     metrics=("train_loss", "train_acc", "test_acc"),
     title="plain nets, one recipe",
 )
 plt.show()
 
 # %% [markdown]
-# If the deeper net were *overfitting*, it would fit the training set at least as well as
-# the shallow one and fall behind on the test set only. Degradation is the deeper net
-# falling behind on the **training** set itself. What did this run show?
+# Before reading the verdict, a prediction of your own: **which net ends with the lower
+# training loss, and by how much?** If the deeper net were *overfitting*, it would fit the
+# training set at least as well as the shallow one and fall behind on the test set only.
+# Degradation is the deeper net falling behind on the **training** set itself.
 
 # %%
-shallow, deep = runs[depths[0]], runs[depths[-1]]
-if shallow.diverged or deep.diverged:
-    print("A run diverged (see the curves): this run cannot compare the depths.")
-else:
-    s_loss, d_loss = shallow.final("train_loss"), deep.final("train_loss")
-    s_acc, d_acc = shallow.final("test_acc"), deep.final("test_acc")
+shallow, deep = groups[depths[0]], groups[depths[-1]]
+n_test = len(session.data.test_y)
+print(
+    f"Each verdict rests on {len(deep.runs)} seeds per net, {len(session.data.train_y):,} training "
+    f"and {n_test:,} test images, {session.recipe.epochs} epochs."
+)
+loss_verdict = compare(deep, shallow, "train_loss")
+print(loss_verdict)
+print(compare(deep, shallow, "test_acc", test_size=n_test))
+if loss_verdict.word == "higher":
     print(
-        f"plain-{depths[-1]} ended at training loss {d_loss:.3f}, plain-{depths[0]} at {s_loss:.3f}; "
-        f"test accuracy {d_acc:.1%} against {s_acc:.1%}."
+        "The deeper plain net fits its own training data worse than the shallower one, by more "
+        "than the seeds' spread: this is degradation, not overfitting."
     )
-    if d_loss > s_loss:
+elif loss_verdict.word == "lower":
+    print(
+        "In this run the deeper plain net ended with the LOWER training loss: it does not show "
+        "degradation (try more epochs, or the full profile)."
+    )
+elif loss_verdict.word == "within noise":
+    print(
+        "The two training losses are within the seeds' spread: this run cannot tell whether "
+        "depth hurt (more seeds or a longer budget would tell)."
+    )
+else:
+    print("No verdict: " + loss_verdict.reason)
+
+# %%
+plot_final(
+    {f"plain{d}": g for d, g in groups.items()}, "train_loss", title="final training loss, per seed"
+)
+plt.show()
+
+# %% [markdown]
+# ## Degradation, or just slow?
+#
+# After a few epochs neither plain net is close to fitting its training set, so a
+# sceptic can say: the deeper net is merely *slower*, give it longer and it will catch up.
+# He et al. rule that out by training three times longer (2015, footnote 3: "such
+# optimization difficulties [...] cannot be feasibly addressed by simply using more
+# iterations"). The same test at our scale: one more run of each net with **twice** the
+# epochs (one seed each, so its margin borrows the spread measured above). If the gap
+# stays, slowness does not explain it; if it closes, this budget cannot tell the two apart.
+
+# %%
+longer = replace(session.recipe, epochs=2 * session.recipe.epochs)
+long_runs = {depth: session.train(f"plain{depth}", recipe=longer) for depth in depths}
+for run in long_runs.values():
+    print(run.describe(), f"({longer.epochs} epochs)")
+long_deep, long_shallow = long_runs[depths[-1]], long_runs[depths[0]]
+long_verdict = compare(long_deep, long_shallow, "train_loss", spread_from=(deep, shallow))
+print(f"{session.recipe.epochs} epochs: {loss_verdict}")
+print(f"{longer.epochs} epochs: {long_verdict}")
+if loss_verdict.decided and long_verdict.decided:
+    gap, long_gap = loss_verdict.difference, long_verdict.difference
+    print(
+        f"The gap in training loss (plain-{depths[-1]} minus plain-{depths[0]}) went from "
+        f"{gap:+.3f} to {long_gap:+.3f} with twice the budget."
+    )
+    if long_verdict.word == "higher":
+        caught_up = compare(long_deep, shallow, "train_loss", spread_from=(deep, shallow))
         print(
-            f"The deeper net fits its own training data worse (loss {d_loss / s_loss:.2f}x higher): "
-            "this is degradation, not overfitting."
+            "With twice the budget the deeper net still fits worse, by more than the noise. "
+            f"Against the shallow net's SHORT run: {caught_up}"
         )
-    else:
-        print(
-            "In this run the deeper plain net did NOT end with a higher training loss, so this "
-            "run does not show degradation (try the quick or full profile, or more epochs)."
-        )
+elif "not compared" in (loss_verdict.word, long_verdict.word):
+    print("A net has not trained enough at one of the budgets: no conclusion about slowness.")
+else:
+    print(
+        "At one budget or both the difference is within noise, so this run cannot separate "
+        "degradation from slow convergence."
+    )
+
+# %%
+fig = plot_curves(
+    [deep, shallow, long_deep, long_shallow], metrics=("train_loss",), title="one and two budgets"
+)
+fig.axes[0].set_yscale("log")
+plt.show()
 
 # %% [markdown]
 # ## Is it vanishing gradients?
 #
 # The usual story: in a deep net the gradient shrinks layer by layer on its way back to
 # the input, so early layers stop learning. He et al. (2015, sec. 4.1) argue this is *not*
-# what happens here: their plain nets use BatchNorm, which keeps the forward signals and
-# the backward gradients at healthy magnitudes, and the deeper net still trains worse.
+# what holds their plain nets back: the nets use BatchNorm, and they "verify that the
+# backward propagated gradients exhibit healthy norms with BN". Let us look.
 #
 # The training loop recorded, for every layer, the norm of its weight gradient averaged
-# over each epoch. Layer 1 is the first conv, the last one is the linear layer.
+# over each epoch (seed `seed`). Layer 1 is the first conv, the last one is the linear
+# layer. The ratio *first conv / last conv* summarises the slope: far below 1 is a
+# vanishing gradient, far above 1 a gradient that **grows** toward the input.
 
 # %%
-fig, axes = plt.subplots(1, len(depths), figsize=(6 * len(depths), 4), squeeze=False)
-for ax, (depth, run) in zip(axes[0], runs.items()):
-    norms = run.history["grad_norms"]
+first = {depth: (group.finished or group.runs)[0] for depth, group in groups.items()}
+trained_norms = {d: r.history["grad_norms"] for d, r in first.items() if r.history["grad_norms"]}
+fig, axes = plt.subplots(1, len(depths), figsize=(6 * len(depths), 4), squeeze=False, sharey=True)
+for ax, (depth, norms) in zip(axes[0], trained_norms.items()):
     plot_layer_norms(
         {"epoch 1": norms[0], f"epoch {len(norms)}": norms[-1]},
         ax=ax,
         title=f"plain{depth} with BatchNorm, during training",
     )
 plt.show()
-for depth, run in runs.items():
-    norms = run.history["grad_norms"]
+for depth, norms in trained_norms.items():
     print(
-        f"plain{depth}: first-conv / last-conv gradient norm, epoch 1: {spread(norms[0]):.2f}, "
-        f"last epoch: {spread(norms[-1]):.2f}; smallest layer norm in the last epoch "
-        f"{min(norms[-1]):.3g}, largest {max(norms[-1]):.3g}"
+        f"plain{depth}: first-conv / last-conv gradient norm, epoch 1: {spread(norms[0]):.3g}, "
+        f"last epoch: {spread(norms[-1]):.3g}"
     )
 
 # %% [markdown]
-# A vanishing gradient would show as a ratio far below 1: the first layer receiving a
-# tiny fraction of the last layer's gradient. A ratio far above 1 is the opposite: the
-# gradient grows on its way back to the input. What does that look like? Take the same
-# plain nets **without BatchNorm** and measure at initialisation, on one batch of real
-# images, with two initialisations: He et al.'s (2015a) *Kaiming* init, designed for ReLU
-# nets, and PyTorch's default layer init, which gives each weight a sixth of the variance
-# a ReLU net needs to keep its signal from shrinking.
+# The control for a trained net is the same net before training. At initialisation, on one
+# batch of real images, over five init seeds (so we see how much is the architecture and
+# how much the draw), with BatchNorm as trained above, and without it under two inits:
+# He et al.'s (2015a) *Kaiming* init, designed for ReLU nets, and PyTorch's default layer
+# init, which gives each weight a sixth of the variance a ReLU net needs.
 
 # %%
 images, labels = session.data.sample(64, seed=seed)
 at_init = {depth: init_gradient_curves(f"plain{depth}", images, labels, seed) for depth in depths}
-fig, axes = plt.subplots(1, len(depths), figsize=(6 * len(depths), 4), squeeze=False)
+fig, axes = plt.subplots(1, len(depths), figsize=(6 * len(depths), 4), squeeze=False, sharey=True)
 for ax, (depth, curves) in zip(axes[0], at_init.items()):
-    plot_layer_norms(curves, ax=ax, title=f"plain{depth} at initialisation")
+    plot_layer_norms(curves, ax=ax, title=f"plain{depth} at initialisation (seed {seed})")
 plt.show()
-for depth, curves in at_init.items():
+init_seeds = range(seed, seed + 5)
+bn_spreads = {d: spreads_at_init(f"plain{d}", images, labels, seeds=init_seeds) for d in depths}
+for depth, values in bn_spreads.items():
     print(
-        f"plain{depth}, first-conv / last-conv gradient norm at init: "
-        + "; ".join(f"{label} {spread(norms):.3g}" for label, norms in curves.items())
+        f"plain{depth} with BatchNorm at init, first-conv / last-conv gradient norm over 5 init "
+        f"seeds: median {sorted(values)[2]:.3g} (min {min(values):.3g}, max {max(values):.3g})"
     )
 
 # %%
-deep_init = at_init[depths[-1]]
-dead = sum(norm == 0 for norm in deep_init["no BN, PyTorch default init"])
-default_spread = spread(deep_init["no BN, PyTorch default init"])
-kaiming_spread = spread(deep_init["no BN, Kaiming init"])
-bn_spread = spread(deep_init["BatchNorm"])
-print(
-    f"In plain{depths[-1]} without BatchNorm and with PyTorch's default init, the first conv gets "
-    f"{default_spread:.1e} times the gradient of the last conv: "
-    + ("that is a vanishing gradient." if default_spread < 1e-2 else "no strong vanishing here.")
-)
-if dead:
+deep_bn = bn_spreads[depths[-1]]
+shallow_bn = bn_spreads[depths[0]]
+if min(deep_bn) > 10:
     print(
-        f"{dead} of its {depths[-1]} layers get a gradient of exactly zero: smaller than the "
-        "smallest number float32 can hold (these are missing from the log-scale plot)."
+        f"With BatchNorm, plain-{depths[-1]}'s gradient does not vanish: it EXPLODES toward the "
+        f"input. At init its first conv gets {min(deep_bn):.3g} to {max(deep_bn):.3g} times the "
+        f"gradient of its last conv (plain-{depths[0]}: {min(shallow_bn):.3g} to "
+        f"{max(shallow_bn):.3g}), growing with depth."
     )
+if depths[-1] in trained_norms:
+    norms = trained_norms[depths[-1]]
+    print(
+        f"Averaged over its first epoch of training, plain-{depths[-1]}'s ratio is "
+        f"{spread(norms[0]):.3g}; in the last epoch {spread(norms[-1]):.3g}."
+    )
+
+# %% [markdown]
+# This is what mean-field theory predicts for deep BatchNorm nets without shortcuts: each
+# BN layer, normalising over a batch, multiplies the gradient on its way back by a factor
+# a little above 1, so it grows geometrically with depth (Yang et al., *A Mean Field Theory
+# of Batch Normalization*, ICLR 2019). Balduzzi et al. (2017, *The Shattered Gradients
+# Problem*) show the other face of it: the gradients of deep plain nets look more and more
+# like noise across inputs. "Healthy norms" at the output, then, but not a healthy signal
+# at the input. Notebook 2 measures what the shortcut does to this.
+#
+# Without BatchNorm, the init decides:
+
+# %%
+deep_init = at_init[depths[-1]]
+default_spread = spread(deep_init["no BN, PyTorch default init"])
+kaiming = spreads_at_init(
+    f"plain{depths[-1]}", images, labels, seeds=init_seeds, batchnorm=False, init="kaiming"
+)
 print(
-    f"With Kaiming init the same net gives {kaiming_spread:.3g}, and with BatchNorm {bn_spread:.3g}: "
-    + ("neither vanishes." if min(kaiming_spread, bn_spread) > 0.1 else "see the plot.")
+    f"plain{depths[-1]} without BatchNorm, PyTorch's default init: the first conv gets "
+    f"{default_spread:.1e} times the gradient of the last conv: "
+    + ("a vanishing gradient." if default_spread < 1e-2 else "no strong vanishing here.")
+)
+print(
+    f"With Kaiming init the same net gives a ratio of {min(kaiming):.3g} to {max(kaiming):.3g} "
+    "over 5 init seeds: Kaiming's scaling keeps the backward signal's size from layer to layer."
 )
 
 # %% [markdown]
-# So a careful init, or BatchNorm, already keeps gradients from vanishing, and the plain
-# nets trained above had BatchNorm. Whatever holds plain-56 back is an *optimisation*
-# difficulty of deep plain stacks, not gradients that never arrive. The next notebook
-# adds the one thing He et al. changed, the identity shortcut, and measures what it does.
+# Some layers of the default-init net show a gradient norm of exactly zero (they are
+# missing from the log-scale plot). Is their gradient too small for float32? Look at the
+# gradients themselves, and compute the same net, same init, in float64.
+
+# %%
+zero_layers = [i for i, norm in enumerate(deep_init["no BN, PyTorch default init"]) if norm == 0]
+if zero_layers:
+    options = {"batchnorm": False, "init": "pytorch"}
+    name = f"plain{depths[-1]}"
+    grads32 = gradients_at_init(name, images, labels, seed=seed, **options)
+    grads64 = gradients_at_init(name, images, labels, seed=seed, dtype=torch.float64, **options)
+    largest = [grads32[i].abs().max().item() for i in zero_layers]
+    norm64 = [grads64[i].norm().item() for i in zero_layers]
+    norm_of_32 = [grads32[i].double().norm().item() for i in zero_layers]
+    print(
+        f"{len(zero_layers)} of {name}'s {len(deep_init['BatchNorm'])} layers have a float32 "
+        f"gradient norm of exactly 0. Yet their float32 gradients are not zero: the largest "
+        f"element is {min(largest):.2g} to {max(largest):.2g}."
+    )
+    print(
+        f"The norm of those same float32 gradients, summed in float64: {min(norm_of_32):.2g} to "
+        f"{max(norm_of_32):.2g}; the whole computation in float64: {min(norm64):.2g} to "
+        f"{max(norm64):.2g}. Both fit in float32, whose smallest number is 1.4e-45."
+    )
+    squares = max(largest) ** 2
+    print(
+        f"What underflows is the arithmetic of the norm: sqrt(sum of squares) squares each "
+        f"element, and ({max(largest):.1g})^2 = {squares:.1g} is below 1.4e-45, so every square "
+        "rounds to 0 in float32 and so does their sum. The gradients are tiny (vanishing), "
+        "but not zero, and the weights still get them."
+    )
+else:
+    print("In this run no layer's gradient norm is exactly zero in float32.")
+
+# %% [markdown]
+# So in the nets trained above (with BatchNorm) the gradient does not vanish; if anything it
+# is too large near the input, and the deeper the net, the more so. Whatever holds plain-56
+# back is an *optimisation* difficulty of deep plain stacks, not gradients that never
+# arrive. The next notebook adds the one thing He et al. changed, the identity shortcut,
+# and measures what it does to the training loss and to this gradient ratio.
 #
 # ## Explore: depth at initialisation
 #
@@ -267,7 +397,7 @@ if interactive:
 # %%
 from resnet_utils.reference import compare_with_reference
 
-compare_with_reference(session.notebook, list(runs.values()))
+compare_with_reference(session.notebook, [g.runs[0] for g in groups.values()])
 plt.show()
 
 # %% [markdown]
@@ -275,20 +405,19 @@ plt.show()
 
 # %%
 summary = {
-    "final_train_loss": {f"plain{d}": r.final("train_loss") for d, r in runs.items()},
-    "final_test_acc": {f"plain{d}": r.final("test_acc") for d, r in runs.items()},
-    "diverged": {f"plain{d}": r.diverged for d, r in runs.items()},
-    "grad_spread_last_epoch": {
-        f"plain{d}": spread(r.history["grad_norms"][-1])
-        for d, r in runs.items()
-        if r.history["grad_norms"]
-    },
+    "seeds": list(groups[depths[0]].seeds),
+    "final_train_loss": {f"plain{d}": g.finals("train_loss") for d, g in groups.items()},
+    "final_test_acc": {f"plain{d}": g.finals("test_acc") for d, g in groups.items()},
+    "diverged_seeds": {f"plain{d}": g.diverged_seeds for d, g in groups.items()},
+    "verdict_train_loss": str(loss_verdict),
+    "verdict_train_loss_2x_epochs": str(long_verdict),
+    "grad_spread_first_epoch": {f"plain{d}": spread(n[0]) for d, n in trained_norms.items()},
+    "grad_spread_at_init_bn_5_seeds": {f"plain{d}": v for d, v in bn_spreads.items()},
     "grad_spread_at_init": {
         f"plain{d}": {k: spread(v) for k, v in c.items()} for d, c in at_init.items()
     },
 }
 record = session.finish(summary)
-print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.profile.name} profile.")
 
 # %% [markdown]
 # ## Your turn

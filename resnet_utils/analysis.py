@@ -17,20 +17,65 @@ def gradient_norms(
     One forward and backward pass on one batch, by default in training mode (BatchNorm uses
     batch statistics, as in training); the model's gradients are left cleared.
     """
+    return [grad.norm().item() for grad in layer_gradients(model, images, labels, training=training)]
+
+
+def layer_gradients(
+    model: nn.Module, images: torch.Tensor, labels: torch.Tensor, *, training: bool = True
+) -> list[torch.Tensor]:
+    """The loss gradient of each weighted layer's weight, input to output (copies; the
+    model's own gradients are left cleared)."""
     model.train(training)
     model.zero_grad(set_to_none=True)
     F.cross_entropy(model(images), labels).backward()
-    norms = [m.weight.grad.norm().item() for _, m in weighted_layers(model)]
+    grads = [m.weight.grad.detach().clone() for _, m in weighted_layers(model)]
     model.zero_grad(set_to_none=True)
-    return norms
+    return grads
 
 
 def gradient_norms_at_init(
-    name: str, images: torch.Tensor, labels: torch.Tensor, *, seed: int = 0, **options
+    name: str,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    seed: int = 0,
+    dtype: torch.dtype | None = None,
+    **options,
 ) -> list[float]:
-    """Per-layer gradient norms of a freshly initialised ``build_model(name, **options)``."""
+    """Per-layer gradient norms of a freshly initialised ``build_model(name, **options)``.
+
+    ``dtype=torch.float64`` runs the same net (same init) in double precision: what the
+    gradients would be without float32's rounding and underflow.
+    """
+    return [
+        g.norm().item()
+        for g in gradients_at_init(name, images, labels, seed=seed, dtype=dtype, **options)
+    ]
+
+
+def gradients_at_init(
+    name: str,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    *,
+    seed: int = 0,
+    dtype: torch.dtype | None = None,
+    **options,
+) -> list[torch.Tensor]:
+    """The weight gradients themselves (see :func:`gradient_norms_at_init`)."""
     torch.manual_seed(seed)
-    return gradient_norms(build_model(name, **options).to(images.device), images, labels)
+    model = build_model(name, **options).to(images.device)
+    if dtype is not None:
+        model, images = model.to(dtype), images.to(dtype)
+    return layer_gradients(model, images, labels)
+
+
+def spreads_at_init(
+    name: str, images: torch.Tensor, labels: torch.Tensor, *, seeds=range(5), **options
+) -> list[float]:
+    """:func:`spread` at initialisation for several init seeds: how much of a ratio is the
+    architecture and how much the draw of the weights."""
+    return [spread(gradient_norms_at_init(name, images, labels, seed=s, **options)) for s in seeds]
 
 
 def spread(norms: list[float]) -> float:

@@ -137,6 +137,7 @@ def compare(
     a_name: str = "a",
     b_name: str = "b",
     check_learned: bool = True,
+    spread_from=None,
 ) -> Verdict:
     """Is ``a``'s final ``metric`` higher or lower than ``b``'s, or within noise?
 
@@ -157,14 +158,24 @@ def compare(
         reason = "a side has no finished run"
         return Verdict("not compared", metric, a_name, b_name, None, None, None, "", reason)
     ma, mb = fmean(va), fmean(vb)
-    seed_var, dof_terms, parts = 0.0, [], []
-    for values in (va, vb):
-        if len(values) >= 2:
-            term = stdev(values) ** 2 / len(values)
+    seed_var, dof_terms, parts, borrowed = 0.0, [], [], []
+    lenders = spread_from or (None, None)
+    for values, lender in zip((va, vb), lenders):
+        spread_values = values
+        if len(values) < 2 and lender is not None:
+            spread_values = values_of(lender, metric)
+            borrowed.append(len(spread_values))
+        if len(spread_values) >= 2:
+            term = stdev(spread_values) ** 2 / len(values)
             seed_var += term
-            dof_terms.append((term, len(values) - 1))
+            dof_terms.append((term, len(spread_values) - 1))
     n_seeds = sorted({len(va), len(vb)})
-    if len(dof_terms) == 2:
+    if borrowed:
+        parts.append(
+            f"{' and '.join(map(str, n_seeds))} seed(s) per side, with the seed spread of "
+            f"{max(borrowed)} seeds measured at another budget"
+        )
+    elif len(dof_terms) == 2:
         parts.append(f"spread over {' and '.join(map(str, n_seeds))} seeds")
     elif dof_terms:
         parts.append(f"spread over {max(n_seeds)} seeds on one side only")
