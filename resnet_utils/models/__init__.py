@@ -14,6 +14,9 @@ Two families:
 
 from __future__ import annotations
 
+import ast
+import math
+import numbers
 import re
 
 from torch import nn
@@ -31,7 +34,9 @@ __all__ = [
     "ZeroPadShortcut",
     "blocks_per_stage",
     "build_model",
+    "canonical",
     "count_parameters",
+    "parse_depths",
     "weighted_layers",
 ]
 
@@ -50,11 +55,10 @@ STRIDE_ON = ("3x3", "1x1")
 
 def build_model(name: str, **options) -> nn.Module:
     """Build a course network by name; ``options`` depend on the family (module docstring)."""
-    match = _NAME.match(name.strip().lower()) if isinstance(name, str) else None
-    if match is None:
-        raise ValueError(f"unknown model name {name!r}: valid names are {VALID_FORMS}.")
-    family, depth = match.group(1), int(match.group(2))
-    if family == "resnet" and depth in IMAGENET_DEPTHS:
+    builder, clean = _builder(name)
+    family, depth = _NAME.match(clean).groups()
+    depth = int(depth)
+    if builder is _imagenet:
         return _checked(_imagenet, name, options)(depth, **options)
     try:
         blocks_per_stage(depth)
@@ -68,7 +72,57 @@ def _checked(builder, name, options):
     unknown = sorted(set(options) - set(allowed))
     if unknown:
         raise ValueError(f"{name!r} takes the options {sorted(allowed)}, not {unknown}.")
+    for option, value in options.items():
+        _check_type(option, value)
     return builder
+
+
+# The options whose type is checked before anything is built: a truthy string such as
+# batchnorm="no" would otherwise switch BatchNorm *on*.
+_BOOLS = ("batchnorm", "zero_init", "zero_init_residual")
+_FINITE = ("scale_shortcut", "scale_branch", "gate_bias", "shortcut_dropout")
+
+
+def _check_type(option: str, value) -> None:
+    if option in _BOOLS and not isinstance(value, bool):
+        raise ValueError(f"{option} must be True or False, not {value!r}.")
+    if option == "num_classes" and not (
+        isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 1
+    ):
+        raise ValueError(f"num_classes must be a positive whole number, not {value!r}.")
+    if option in _FINITE and not (
+        isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+    ):
+        raise ValueError(f"{option} must be a finite number, not {value!r}.")
+
+
+def _builder(name: str):
+    """(family builder, canonical name) of a valid name; ValueError otherwise."""
+    match = _NAME.match(name.strip().lower()) if isinstance(name, str) else None
+    if match is None:
+        raise ValueError(f"unknown model name {name!r}: valid names are {VALID_FORMS}.")
+    family, depth = match.group(1), int(match.group(2))
+    builder = _imagenet if family == "resnet" and depth in IMAGENET_DEPTHS else _cifar
+    return builder, f"{family}{depth}"
+
+
+def canonical(name: str, options: dict | None = None) -> tuple[str, dict]:
+    """The name in lower case and the options without those equal to their defaults.
+
+    Two spellings of one net ("Resnet56", or "resnet56" with ``batchnorm=True``) give the
+    same pair, so they share a cache entry. Call :func:`build_model` first: it checks them.
+    """
+    builder, clean = _builder(name)
+    defaults = builder.__kwdefaults__
+    kept = {}
+    for option, value in (options or {}).items():
+        value = _plain(value)
+        default = defaults.get(option, object())
+        same_number = option in _FINITE and isinstance(value, (int, float)) and value == default
+        if same_number or (type(value) is type(default) and value == default):
+            continue
+        kept[option] = value
+    return clean, kept
 
 
 def _cifar(
@@ -142,8 +196,50 @@ def _one_of(option: str, value, choices) -> None:
 
 
 def _positive_classes(num_classes: int) -> None:
-    if num_classes < 1:
-        raise ValueError(f"num_classes must be at least 1, not {num_classes}.")
+    _check_type("num_classes", num_classes)
+
+
+def _plain(value):
+    """A numpy number as the Python number it stands for (JSON and the cache key need it)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    return float(value)
+
+
+def parse_depths(value) -> list[int]:
+    """CIFAR depths (6n+2) from a list or tuple of ints, or from text: "[20, 56]" or "20, 56".
+
+    Papermill's ``-p depths "[20, 56]"`` passes the text, not a list; this reads either.
+    Returns the depths sorted, without repeats; ValueError says what to give otherwise.
+    """
+    given = value
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = ast.literal_eval(text if text.startswith(("[", "(")) else f"[{text}]")
+        except (ValueError, SyntaxError):
+            raise ValueError(
+                f"depths {given!r} is not a list of depths: give for example [20, 56] or "
+                "'20, 56' (with papermill: -y 'depths: [20, 56]')."
+            ) from None
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple)) or not all(
+        isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in value
+    ):
+        raise ValueError(
+            f"depths {given!r} is not a list of whole numbers: give for example [20, 56] "
+            "(with papermill: -y 'depths: [20, 56]')."
+        )
+    if not value:
+        raise ValueError(
+            "depths is empty: give at least one depth of the form 6n+2, for example [20] or [20, 56]."
+        )
+    for depth in value:
+        blocks_per_stage(int(depth))  # ValueError naming the valid depths
+    return sorted({int(d) for d in value})
 
 
 def count_parameters(model: nn.Module) -> int:
