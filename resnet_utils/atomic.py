@@ -1,23 +1,53 @@
-"""Atomic file writes: a crash or a Ctrl-C mid-write never leaves a half-written file."""
+"""Atomic file writes: a crash or a Ctrl-C mid-write never leaves a half-written file.
+
+A write goes to a temporary file beside its target (``.<name>.<random>.tmp``) that is
+renamed into place when complete. A process killed outright (``kill -9``, a full machine
+reset) cannot remove its temporary file: :func:`remove_stale_temporaries` does, later.
+"""
 
 from __future__ import annotations
 
 import json
+import math
 import os
+import shutil
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
+TMP_PREFIX = "."
+TMP_SUFFIX = ".tmp"
+# A temporary file untouched for this long belongs to a dead writer: a live one writes
+# continuously and renames its file within seconds of finishing.
+STALE_SECONDS = 15 * 60
+
+_umask_lock = threading.Lock()
+
+
+def _default_mode() -> int:
+    """The mode a plain ``open(path, "w")`` gives a new file: 0o666 less the umask."""
+    with _umask_lock:  # reading the umask means setting it; keep that short and private
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return 0o666 & ~mask
+
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place."""
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
+
+    The file gets the umask's usual mode (as ``open`` would give it), not the 0600 of a
+    temporary file: a teacher's shared cache stays readable by the students it is shared with.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     os.close(fd)
     try:
+        os.chmod(tmp, _default_mode())
         write(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
@@ -25,8 +55,25 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
-def save_json(path: Path, obj) -> None:
-    write_atomically(path, lambda tmp: tmp.write_text(json.dumps(obj, indent=1, sort_keys=True)))
+def save_json(path: Path, obj, *, strict: bool = False) -> None:
+    """Write valid (strict) JSON, which has no NaN or infinity.
+
+    ``strict=True`` raises ValueError on a non-finite number (data that should never hold
+    one, such as a run's history); otherwise such a number is written as ``null`` (a
+    summary's "no value", for example the mean of no finished seed).
+    """
+    text = json.dumps(obj if strict else _finite_or_none(obj), indent=1, sort_keys=True, allow_nan=False)
+    write_atomically(path, lambda tmp: tmp.write_text(text))
+
+
+def _finite_or_none(obj):
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite_or_none(v) for v in obj]
+    return obj
 
 
 def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
@@ -36,3 +83,29 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
     return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def remove_stale_temporaries(folder: Path, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Remove the temporary files (and folders) of writers that died in ``folder``.
+
+    Only names of the form ``.<name>.<random>.tmp`` untouched for ``older_than`` seconds
+    go: a write in progress in another notebook is never touched. Returns what was removed.
+    """
+    removed = []
+    try:
+        candidates = list(Path(folder).glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"))
+    except OSError:
+        return removed
+    now = time.time()
+    for item in candidates:
+        try:
+            if now - item.lstat().st_mtime < older_than:
+                continue
+            if item.is_dir() and not item.is_symlink():
+                shutil.rmtree(item)
+            else:
+                item.unlink()
+            removed.append(item)
+        except OSError:  # gone already, or not ours to remove: leave it
+            continue
+    return removed

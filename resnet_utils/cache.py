@@ -17,12 +17,25 @@ import torch
 from .atomic import load_tensors, save_json, save_tensors
 from .paths import cache_root
 
-FORMAT = 1  # bump when the history layout changes, so old entries are not misread
+# Bump when the history layout or the spec's meaning changes, so old entries are not misread.
+# 2: names lower-case and default options dropped before keying; the net's layout in the spec.
+FORMAT = 2
 
 
 def _canonical(spec: dict) -> dict:
     """The spec as JSON gives it back (tuples become lists), so saved and asked specs compare."""
     return json.loads(json.dumps(spec, sort_keys=True))
+
+
+def module_layout(model: torch.nn.Module) -> str:
+    """A hash of the net's module tree (every parameter's and buffer's name, shape and type).
+
+    Part of a run's spec: change the code that builds a net and its old weights no longer
+    match a key, so they are never loaded into a net they do not fit."""
+    text = json.dumps(
+        [(k, list(v.shape), str(v.dtype)) for k, v in model.state_dict().items()], sort_keys=False
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
 def run_key(spec: dict) -> str:
@@ -61,4 +74,5 @@ class RunCache:
         record_path, weights_path = self.paths(spec)
         if weights is not None:  # weights first: a record is only ever beside its weights
             save_tensors(weights_path, {k: v.detach().cpu().contiguous() for k, v in weights.items()})
-        save_json(record_path, {"format": FORMAT, "spec": _canonical(spec), "history": history})
+        record = {"format": FORMAT, "spec": _canonical(spec), "history": history}
+        save_json(record_path, record, strict=True)

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
+import warnings
 from pathlib import Path
+
+from .atomic import remove_stale_temporaries as _remove_stale
 
 CACHE_ENV = "RESNET_CACHE_DIR"
 DRIVE = Path("/content/drive")
@@ -27,7 +31,18 @@ def use_storage(folder: str | os.PathLike | None) -> Path:
     outlive the Colab machine; Colab asks the student for permission.
     """
     if folder is None or str(folder).strip() == "":
-        return cache_root()
+        root = cache_root()
+        problem = writable_problem(root)
+        if problem:
+            warnings.warn(
+                f"the course cannot write to its cache {root} ({problem}): finished runs and "
+                "decoded images will not be kept for the next session. Give storage_dir a "
+                f"folder you can write to, or set ${CACHE_ENV} to one.",
+                stacklevel=2,
+            )
+        else:
+            remove_stale_temporaries(root)
+        return root
     path = Path(folder).expanduser()
     if path.is_relative_to(DRIVE) and not (DRIVE / "MyDrive").exists():
         if not in_colab():
@@ -38,14 +53,42 @@ def use_storage(folder: str | os.PathLike | None) -> Path:
         from google.colab import drive
 
         drive.mount(str(DRIVE))
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
+    problem = writable_problem(path)
+    if problem:
         raise ValueError(
-            f"cannot use storage_dir {str(path)!r}: {error}. Give a folder you can write to."
-        ) from error
+            f"cannot use storage_dir {str(path)!r}: {problem}. Give a folder you can write to."
+        )
     os.environ[CACHE_ENV] = str(path)
+    remove_stale_temporaries(path)
     return path
+
+
+SUBFOLDERS = ("data", "runs")
+
+
+def writable_problem(root: Path) -> str | None:
+    """None if the course can write its data and its runs under ``root``, else why not.
+
+    Tried by writing a small file in each folder (a read-only folder, a file where a folder
+    should be or a full disk show here, before any training, not after it)."""
+    for folder in (root, *(root / sub for sub in SUBFOLDERS)):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=folder)
+            try:
+                os.write(fd, b"x")
+            finally:
+                os.close(fd)
+                os.unlink(probe)
+        except OSError as error:
+            return f"{folder}: {error.strerror or error}"
+    return None
+
+
+def remove_stale_temporaries(root: Path) -> None:
+    """Remove what writers killed mid-write (``kill -9``) left in the cache's folders."""
+    for sub in SUBFOLDERS:
+        _remove_stale(root / sub)
 
 
 def describe_storage(root: Path) -> str:

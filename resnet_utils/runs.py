@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 
-from .cache import RunCache
+from .cache import RunCache, module_layout
 from .data import ImageData
 from .hardware import autocast_dtype, pick_device, precision_name
-from .models import build_model
+from .models import build_model, canonical
 from .profiles import Recipe
 from .train import fit
 
@@ -66,9 +67,13 @@ def train(
     device = pick_device(device)
     torch.manual_seed(seed)
     model = build_model(name, **options)  # a bad name or option fails here, before anything else
+    # "Resnet56", or "resnet56" with batchnorm=True, is the net "resnet56": one cache entry.
+    # The Run keeps the options as given, so labels still tell apart what the caller did.
+    name, keyed_options = canonical(name, options)
     spec = {
         "model": name,
-        "options": options,
+        "options": keyed_options,
+        "layout": module_layout(model),
         "data": data.fingerprint,
         "recipe": recipe.as_dict(),
         "seed": seed,
@@ -80,13 +85,30 @@ def train(
         history, weights = hit
         if weights is None:
             return Run(name, spec, history, None, from_cache=True, options=options)
-        model.load_state_dict(weights)
-        return Run(name, spec, history, model.to(device), from_cache=True, options=options)
+        try:
+            model.load_state_dict(weights)
+            return Run(name, spec, history, model.to(device), from_cache=True, options=options)
+        except Exception as error:  # weights of another net or layout: retrain, like any damage
+            warnings.warn(
+                f"ignoring cache entry {store.paths(spec)[1].name}: its weights do not fit "
+                f"{name} ({str(error).splitlines()[0]}); training again.",
+                stacklevel=2,
+            )
+            torch.manual_seed(seed)  # load_state_dict may have copied some tensors: start afresh
+            model = build_model(name, **options)
 
     label = name + "".join(f" {k}={v}" for k, v in sorted(options.items()))
     history = fit(model, data, recipe, seed=seed, device=device, progress=progress, description=label)
     diverged = history["diverged"]
-    if store is not None:
-        store.save(spec, history, None if diverged else model.state_dict())
     model = model.to(memory_format=torch.contiguous_format)
+    if store is not None:
+        try:
+            store.save(spec, history, None if diverged else model.state_dict())
+        except Exception as error:  # a read-only or full disk must not cost the trained net
+            warnings.warn(
+                f"could not save {label} in the run cache {store.root} ({type(error).__name__}: "
+                f"{error}). The trained net is kept in memory for this session only; give "
+                "storage_dir a folder you can write to, to keep the next runs.",
+                stacklevel=2,
+            )
     return Run(name, spec, history, None if diverged else model, from_cache=False, options=options)

@@ -1,0 +1,177 @@
+"""Cache faults (issue 13): unwritable caches, foreign weights, stale temporary files,
+file modes, strict JSON, and one key for one net however it is spelled."""
+
+import json
+import math
+import os
+import stat
+import time
+
+import pytest
+import torch
+
+from resnet_utils import Recipe, RunCache, build_model, paths, synthetic, train
+from resnet_utils import cache as cache_module
+from resnet_utils import runs as runs_module
+from resnet_utils.atomic import save_json, save_tensors
+
+DATA = synthetic(128, 64, seed=0)
+RECIPE = Recipe(epochs=1, batch_size=64)
+
+
+@pytest.fixture
+def counted_fit(monkeypatch):
+    calls = []
+    real_fit = runs_module.fit
+
+    def fit(*args, **kwargs):
+        calls.append(args)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(runs_module, "fit", fit)
+    return calls
+
+
+def _same_weights(a, b):
+    return all(
+        torch.equal(x.cpu(), y.cpu()) for x, y in zip(a.state_dict().values(), b.state_dict().values())
+    )
+
+
+# --- 5. a cache that cannot be written -------------------------------------------------
+
+
+def test_an_unwritable_cache_is_reported_when_the_session_starts(tmp_path, monkeypatch):
+    root = tmp_path / "cache"
+    root.mkdir()
+    (root / "runs").write_text("a file where the runs folder should be")
+    monkeypatch.setenv(paths.CACHE_ENV, str(root))
+    with pytest.warns(UserWarning, match="cannot write to its cache.*runs.*storage_dir"):
+        assert paths.use_storage(None) == root
+
+
+def test_an_unwritable_storage_dir_fails_before_training(tmp_path):
+    (tmp_path / "taken").write_text("a file")
+    with pytest.raises(ValueError, match="cannot use storage_dir.*folder you can write to"):
+        paths.use_storage(tmp_path / "taken" / "course")
+
+
+def test_a_read_only_cache_warns_at_start_and_keeps_the_trained_net(tmp_path, monkeypatch):
+    from resnet_utils import start
+
+    root = tmp_path / "cache"
+    root.mkdir()
+    (root / "runs").write_text("not a folder")
+    monkeypatch.setenv(paths.CACHE_ENV, str(root))
+    with pytest.warns(UserWarning, match="cannot write to its cache"):
+        session = start("faults", profile="smoke", progress=False, device="cpu")
+    with pytest.warns(UserWarning, match="could not save resnet8 in the run cache.*kept in memory"):
+        run = session.train("resnet8")
+    assert run.model is not None and not run.from_cache and len(run.history["epoch"]) == 2
+
+
+def test_a_save_that_fails_mid_write_keeps_the_net_and_leaves_no_file(cache_dir, monkeypatch):
+    def full_disk(obj, file, *args, **kwargs):
+        with open(file, "wb") as f:
+            f.write(b"\0" * 1000)
+        raise RuntimeError("[enforce fail at inline_container.cc:664] . unexpected pos 64 vs 0")
+
+    monkeypatch.setattr(torch, "save", full_disk)
+    store = RunCache(cache_dir)
+    with pytest.warns(UserWarning, match="could not save.*unexpected pos"):
+        run = train("resnet8", DATA, RECIPE, cache=store, progress=False)
+    assert run.model is not None and run.final("test_acc") is not None
+    assert list(cache_dir.iterdir()) == []  # no half entry, no temporary file
+
+
+# --- 6. weights that do not fit the net ------------------------------------------------
+
+
+def test_foreign_weights_are_retrained_not_raised(cache_dir, counted_fit):
+    store = RunCache(cache_dir)
+    first = train("resnet8", DATA, RECIPE, cache=store, progress=False)
+    _, weights = store.paths(first.spec)
+    save_tensors(weights, build_model("resnet8", shortcut="B").state_dict())  # another net's
+    with pytest.warns(UserWarning, match="do not fit resnet8"):
+        again = train("resnet8", DATA, RECIPE, cache=store, progress=False)
+    assert not again.from_cache and len(counted_fit) == 2
+    assert _same_weights(again.model, first.model)  # trained afresh, not on half-loaded weights
+    third = train("resnet8", DATA, RECIPE, cache=store, progress=False)
+    assert third.from_cache and len(counted_fit) == 2  # the retrained run replaced the entry
+
+
+def test_the_key_follows_the_module_tree():
+    from resnet_utils.cache import module_layout
+
+    assert cache_module.FORMAT >= 2
+    assert module_layout(build_model("resnet8")) == module_layout(build_model("resnet8"))
+    assert module_layout(build_model("resnet8")) != module_layout(build_model("resnet8", shortcut="B"))
+    run = train("resnet8", DATA, RECIPE, cache=False, progress=False)
+    assert run.spec["layout"] == module_layout(build_model("resnet8"))
+
+
+# --- 7. temporary files of a killed writer ---------------------------------------------
+
+
+def test_stale_temporary_files_are_removed_when_a_session_starts(cache_dir):
+    runs = cache_dir / "runs"
+    runs.mkdir(parents=True)
+    stale = runs / ".0123abcd.pt.x1y2z3.tmp"  # what kill -9 during a save leaves
+    stale.write_bytes(b"\0" * 100_000)
+    old = time.time() - 3 * 3600
+    os.utime(stale, (old, old))
+    live = runs / ".4567efgh.pt.a1b2c3.tmp"  # another notebook's write in progress
+    live.write_bytes(b"\0")
+    entry = runs / "0123abcd.json"
+    entry.write_text("{}")
+    os.utime(entry, (old, old))
+    paths.use_storage(None)
+    assert not stale.exists() and live.exists() and entry.exists()
+
+
+# --- file modes and strict JSON --------------------------------------------------------
+
+
+def test_cache_files_follow_the_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        save_json(tmp_path / "a.json", {"x": 1})
+        save_tensors(tmp_path / "b.pt", {"w": torch.zeros(2)})
+    finally:
+        os.umask(previous)
+    for name in ("a.json", "b.pt"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o644, name
+
+
+def test_json_is_strict(tmp_path):
+    with pytest.raises(ValueError):
+        save_json(tmp_path / "history.json", {"loss": [1.0, math.nan]}, strict=True)
+    assert not (tmp_path / "history.json").exists()
+    save_json(tmp_path / "summary.json", {"mean": math.nan, "curve": [1.0, math.inf]})
+    text = (tmp_path / "summary.json").read_text()
+    assert json.loads(text, parse_constant=lambda c: pytest.fail(c)) == {
+        "mean": None,
+        "curve": [1.0, None],
+    }
+
+
+# --- one net, one key ------------------------------------------------------------------
+
+
+def test_spellings_of_one_net_share_one_cache_entry(cache_dir, counted_fit):
+    store = RunCache(cache_dir)
+    first = train("resnet8", DATA, RECIPE, cache=store, progress=False)
+    assert first.label == "resnet8" and first.name == "resnet8"
+    for name, options in (
+        ("Resnet8", None),
+        (" RESNET8 ", {}),
+        ("resnet8", {"batchnorm": True}),
+        ("resnet8", {"shortcut": "A", "scale_branch": 1, "gate": None, "zero_init": False}),
+    ):
+        run = train(name, DATA, RECIPE, options=options, cache=store, progress=False)
+        assert run.from_cache and run.name == "resnet8", (name, options)
+        assert run.spec == first.spec
+    assert len(counted_fit) == 1
+    other = train("resnet8", DATA, RECIPE, options={"batchnorm": False}, cache=store, progress=False)
+    assert not other.from_cache and other.label == "resnet8 (batchnorm=False)"
+    assert len(counted_fit) == 2
