@@ -1,4 +1,5 @@
 import pickle
+import socket
 
 import numpy as np
 import pytest
@@ -174,13 +175,11 @@ def test_folder_without_cifar_layout_is_refused(tmp_path):
 
 
 def test_failed_download_says_how_to_point_at_a_copy(cache_dir, monkeypatch):
-    from torchvision.datasets import CIFAR10
-
-    def offline(*args, **kwargs):
-        raise OSError("network unreachable")
-
+    with socket.socket() as probe:  # a port on this machine that nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     monkeypatch.delenv("CIFAR10_DIR", raising=False)
-    monkeypatch.setattr(CIFAR10, "__init__", offline)
+    monkeypatch.setattr(data_module, "DOWNLOAD_URL", f"http://127.0.0.1:{port}/cifar.tar.gz")
     with pytest.raises(RuntimeError, match="could not download.*CIFAR10_DIR"):
         load_cifar10()
 
