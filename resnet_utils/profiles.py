@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 import os
 from dataclasses import asdict, dataclass, replace
 
@@ -28,8 +30,43 @@ class Recipe:
     warmup_steps: int = 0
     warmup_lr: float = 0.01
 
+    def __post_init__(self):
+        _whole("epochs", self.epochs, minimum=1)
+        _whole("batch_size", self.batch_size, minimum=1)
+        _number("lr", self.lr, lambda v: v > 0, "a positive number")
+        _number("momentum", self.momentum, lambda v: 0 <= v < 1, "a number in [0, 1)")
+        _number("weight_decay", self.weight_decay, lambda v: v >= 0, "a number >= 0")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"schedule must be one of {SCHEDULES}, not {self.schedule!r}.")
+        milestones = self.milestones
+        if not isinstance(milestones, (list, tuple)):
+            raise ValueError(f"milestones must be a tuple of fractions, not {milestones!r}.")
+        for m in milestones:
+            _number("each milestone", m, lambda v: 0 < v < 1, "a fraction of training in (0, 1)")
+        if list(milestones) != sorted(milestones):
+            raise ValueError(f"milestones must increase, not {milestones!r}.")
+        object.__setattr__(self, "milestones", tuple(milestones))  # a list would not hash
+        if not isinstance(self.augment, bool):
+            raise ValueError(f"augment must be True or False, not {self.augment!r}.")
+        _whole("warmup_steps", self.warmup_steps, minimum=0)
+        _number("warmup_lr", self.warmup_lr, lambda v: v > 0, "a positive number")
+
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+SCHEDULES = ("onecycle", "step")
+
+
+def _whole(name: str, value, minimum: int) -> None:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < minimum:
+        raise ValueError(f"{name} must be a whole number >= {minimum}, not {value!r}.")
+
+
+def _number(name: str, value, ok, what: str) -> None:
+    real = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (real and math.isfinite(value) and ok(value)):
+        raise ValueError(f"{name} must be {what}, not {value!r}.")
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,9 @@ from .models import weighted_layers
 from .profiles import Recipe
 
 SYNC_EVERY = 10  # steps between progress updates and divergence checks
+# A mean cross-entropy above this has diverged, finite or not: chance on 10 classes is
+# ln 10 = 2.3, and a net that predicts the wrong class with certainty 1 - 1e-400 scores 921.
+DIVERGED_LOSS = 1e3
 EVAL_BATCH = 1000
 
 
@@ -39,8 +42,10 @@ def fit(
 ) -> dict:
     """Train ``model`` in place; return the per-epoch history (plain lists, JSON-ready).
 
-    A non-finite loss stops training and marks the history ``diverged``; the epochs before
-    it are kept, nothing after it is recorded, and nothing is raised.
+    A non-finite or absurd loss (above ``DIVERGED_LOSS``, in training or in the epoch's
+    test) stops training and marks the history ``diverged`` in that epoch; the epochs before
+    it are kept, that epoch and nothing after it is recorded, and nothing is raised. The
+    history holds finite numbers only (strict JSON).
 
     ``autocast=False`` trains in fp32 even where a faster format exists (for comparisons).
     ``compile=True`` runs the forward through ``torch.compile``: faster steps after a
@@ -119,7 +124,7 @@ def fit(
                 if done % SYNC_EVERY == 0 or done == steps_per_epoch:
                     mean_loss = loss_sum.item() / done
                     bar.update(done - bar.n + (epoch - 1) * steps_per_epoch)
-                    if not math.isfinite(mean_loss):
+                    if not math.isfinite(mean_loss):  # absurd but finite: see epoch end
                         history["diverged"] = True
                         history["diverged_epoch"] = epoch
                         bar.set_postfix(epoch=epoch, status="diverged")
@@ -127,8 +132,16 @@ def fit(
                     bar.set_postfix(epoch=epoch, loss=f"{mean_loss:.3f}")
             train_seconds = time.perf_counter() - start
             test_loss, test_acc = evaluate(model, data, device=device, autocast=autocast)
+            train_loss = loss_sum.item() / steps_per_epoch
+            if not (_sound(train_loss) and _sound(test_loss)):
+                # a loss of 4.7e28, or a net whose test loss is NaN, diverged in this epoch:
+                # the epoch is not a result, and the history keeps only finite numbers
+                history["diverged"] = True
+                history["diverged_epoch"] = epoch
+                bar.set_postfix(epoch=epoch, status="diverged")
+                return history
             history["epoch"].append(epoch)
-            history["train_loss"].append(loss_sum.item() / steps_per_epoch)
+            history["train_loss"].append(train_loss)
             history["train_acc"].append(correct.item() / (steps_per_epoch * batch_size))
             history["test_loss"].append(test_loss)
             history["test_acc"].append(test_acc)
@@ -167,6 +180,11 @@ def evaluate(
     model.train(was_training)
     n = len(test_y)
     return loss_sum.item() / n, correct.item() / n
+
+
+def _sound(loss: float) -> bool:
+    """A loss worth recording: finite, and not one of a net that has blown up."""
+    return math.isfinite(loss) and loss <= DIVERGED_LOSS
 
 
 def _autocast(device: torch.device, dtype: torch.dtype | None):
