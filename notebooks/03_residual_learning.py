@@ -51,7 +51,8 @@ if "google.colab" in sys.modules:
 
 # %% tags=["parameters"]
 profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
-seed = 0
+seed = 0  # the first seed; each net is trained with seed, seed + 1, ...
+seeds = 3  # seeds per net: the measurements are repeated on each, and at init too
 data_dir = None  # a local CIFAR-10 copy; None: $CIFAR10_DIR, else torchvision's download
 epochs = None  # None: the profile's epoch count
 interactive = True  # show the block picker
@@ -62,17 +63,22 @@ storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cach
 measure_images = 500  # test images used for the response and branch measurements
 
 # %%
-import matplotlib.pyplot as plt
+from statistics import fmean, median
 
-from resnet_utils import evaluate, start
+import matplotlib.pyplot as plt
+import torch
+
+from resnet_utils import build_model, evaluate, start
 from resnet_utils.inspect_blocks import (
     blocks,
+    calibrate_batchnorm,
     deletable_blocks,
     layer_responses,
     lesion_study,
     residual_branch_stats,
 )
-from resnet_utils.plots import plot_lesions, plot_responses
+from resnet_utils.plots import integer_ticks, plot_lesions, plot_responses
+from resnet_utils.verdicts import compare, learned
 from resnet_utils.widgets import block_picker
 
 session = start(
@@ -87,14 +93,38 @@ session = start(
 )
 names = ["plain56", "resnet20", "resnet56"] + (["resnet110"] if session.profile.name == "full" else [])
 
+# %% [markdown]
+# Every measurement below is taken on each trained seed **and on the same nets at
+# initialisation** (fresh weights, seeds `seed` to `seed + seeds - 1`), the same way. A
+# property of the architecture shows at init already; what training changed is the
+# difference between the two. The measurements run in eval mode, where BN uses its running
+# statistics; a fresh net's are mean 0 and variance 1, not those of its activations, so
+# its BN layers first get their statistics from 1,000 training images (no weight moves).
+
 # %%
-runs = {}
+groups = {}
 for name in names:
-    run = session.train(name)
-    status = "diverged" if run.diverged else f"test accuracy {run.final('test_acc'):.1%}"
-    print(f"{run.describe()}, {status}")
-    runs[name] = run
-models = {name: run.model for name, run in runs.items() if not run.diverged}
+    groups[name] = session.train(name, seeds=seeds)
+    print(groups[name].describe(), f"test accuracy {groups[name].summary('test_acc')}")
+trained = {name: [r.model for r in g.finished] for name, g in groups.items() if g.finished}
+
+
+calibration, _ = session.data.sample(1000, seed=seed, split="train")
+
+
+def fresh(name, s):
+    """The net at init, its BN statistics taken from training images (see the text above)."""
+    torch.manual_seed(s)
+    return calibrate_batchnorm(build_model(name).to(session.device), calibration)
+
+
+init_seeds = range(seed, seed + seeds)
+at_init = {name: [fresh(name, s) for s in init_seeds] for name in trained}
+for name, g in groups.items():
+    status = learned(g)
+    if not status.ok:
+        print(f"{name} has not trained enough to compare ({status.reason}): its verdicts are skipped.")
+ok = {name for name, g in groups.items() if learned(g).ok}
 
 # %% [markdown]
 # ## Layer responses (the paper's Fig. 7)
@@ -102,64 +132,103 @@ models = {name: run.model for name, run in runs.items() if not run.diverged}
 # For every 3x3 layer inside the blocks we take its response after BN, before the ReLU or
 # the addition, on a batch of test images, and compute its standard deviation. In a
 # residual net the second of each pair is F(x) itself. Left: by position in the net;
-# right: sorted from largest to smallest.
+# right: sorted from largest to smallest. Solid: trained (seed `seed`); dashed: the same
+# net at initialisation.
 
 # %%
 images, labels = session.data.sample(measure_images, seed=seed)
-responses = {name: layer_responses(model, images) for name, model in models.items()}
-plot_responses(responses, title="std of 3x3 layer responses (after BN, before addition/ReLU)")
+responses = {name: [layer_responses(m, images) for m in ms] for name, ms in trained.items()}
+responses_init = {name: [layer_responses(m, images) for m in ms] for name, ms in at_init.items()}
+fig = plot_responses(
+    {f"{n}, trained": r[0] for n, r in responses.items()}
+    | {f"{n}, at init": r[0] for n, r in responses_init.items()},
+    title="std of 3x3 layer responses (after BN, before addition/ReLU)",
+)
+for ax in fig.axes:
+    for line in ax.get_lines():
+        if "at init" in line.get_label():
+            line.set_linestyle("--")
+    ax.legend(fontsize="small")
 plt.show()
 
 # %%
-mean_std = {name: sum(s) / len(s) for name, s in responses.items()}
-for name, value in mean_std.items():
-    print(f"{name}: mean response std {value:.3f} over {len(responses[name])} layers")
-if {"plain56", "resnet56", "resnet20"} <= mean_std.keys():
-    smaller = mean_std["resnet56"] < mean_std["plain56"]
+mean_std = {n: [fmean(r) for r in rs] for n, rs in responses.items()}
+mean_std_init = {n: [fmean(r) for r in rs] for n, rs in responses_init.items()}
+for name in mean_std:
     print(
-        f"ResNet-56's responses are {'smaller' if smaller else 'NOT smaller'} than plain-56's "
-        f"({mean_std['resnet56']:.3f} vs {mean_std['plain56']:.3f})."
+        f"{name}: mean response std {fmean(mean_std[name]):.3f} trained "
+        f"({len(mean_std[name])} seed(s)), {fmean(mean_std_init[name]):.3f} at init "
+        f"({len(mean_std_init[name])} seeds)"
     )
-    deeper = mean_std["resnet56"] < mean_std["resnet20"]
-    print(
-        f"ResNet-56's are {'smaller' if deeper else 'NOT smaller'} than ResNet-20's "
-        f"({mean_std['resnet56']:.3f} vs {mean_std['resnet20']:.3f})"
-        + ("" if deeper else ": this run does not show the paper's depth trend.")
+print()
+for name in sorted(ok & mean_std.keys()):
+    verdict = compare(
+        mean_std[name], mean_std_init[name], "response std", a_name="trained", b_name="at init"
     )
+    print(f"training changed {name}'s: {verdict}")
+for a, b in (("resnet56", "plain56"), ("resnet56", "resnet20")):
+    if {a, b} <= ok:
+        print(f"trained: {compare(mean_std[a], mean_std[b], 'response std', a_name=a, b_name=b)}")
+        print(
+            f"at init: {compare(mean_std_init[a], mean_std_init[b], 'response std', a_name=a, b_name=b)}"
+        )
 
 # %% [markdown]
+# How to read this. At initialisation, every BN layer has scale 1 and shift 0, so each
+# response after BN has a standard deviation of about 1 *by construction*: that is BN,
+# not learning. Any difference between trained nets that is already there at init is a
+# property of the architecture. He et al.'s reading of Fig. 7, that residual functions are
+# "generally closer to zero" and that deeper ResNets have smaller responses, is a claim
+# about what *training* does to the BN scales: compare the trained verdicts with the
+# init ones above.
+#
 # ## The branch against the identity
 #
 # In each residual block, how large is what the branch adds, next to what the shortcut
-# carries? We measure ||F(x)|| / ||x|| per image (x after the shortcut) and average.
+# carries? We measure ||F(x)|| / ||s(x)|| per image (s(x) the shortcut's output) and average.
 
 # %%
 branches = {
-    name: residual_branch_stats(model, images) for name, model in models.items() if "resnet" in name
+    n: [residual_branch_stats(m, images) for m in ms] for n, ms in trained.items() if "resnet" in n
 }
+branches_init = {n: [residual_branch_stats(m, images) for m in at_init[n]] for n in branches}
 fig, ax = plt.subplots(figsize=(8, 3.8))
-for name, stats in branches.items():
-    ax.plot(range(1, len(stats) + 1), [s.ratio for s in stats], marker="o", ms=3, label=name)
-ax.set_xlabel("block")
-ax.set_ylabel("||F(x)|| / ||x||")
-ax.grid(alpha=0.3)
-ax.legend()
-plt.show()
-for name, stats in branches.items():
-    ratios = [s.ratio for s in stats]
-    below = sum(r < 1 for r in ratios)
-    print(
-        f"{name}: median ||F(x)||/||x|| {sorted(ratios)[len(ratios) // 2]:.3f}; "
-        f"{below} of {len(ratios)} blocks add less than they pass on"
+for name in branches:
+    (line,) = ax.plot([s.ratio for s in branches[name][0]], marker="o", ms=3, label=f"{name}, trained")
+    ax.plot(
+        [s.ratio for s in branches_init[name][0]], "--", color=line.get_color(), label=f"{name}, at init"
     )
+ax.set_xlabel("block (0 = first)")
+ax.set_ylabel("||F(x)|| / ||s(x)||")
+integer_ticks(ax)
+ax.grid(alpha=0.3)
+ax.legend(fontsize="small")
+plt.show()
+ratio_median = {n: [median(s.ratio for s in st) for st in sts] for n, sts in branches.items()}
+ratio_median_init = {n: [median(s.ratio for s in st) for st in sts] for n, sts in branches_init.items()}
+for name in branches:
+    print(
+        f"{name}: median ||F(x)||/||s(x)|| over its blocks {fmean(ratio_median[name]):.3f} "
+        f"trained, {fmean(ratio_median_init[name]):.3f} at init (mean over {seeds} seeds)"
+    )
+    if name in ok:
+        args = (ratio_median[name], ratio_median_init[name], "median ratio")
+        print(f"  {compare(*args, a_name='trained', b_name='at init')}")
 
 # %% [markdown]
+# Even at init the ratio is well below 1 in a deep net, and smaller the later the block:
+# the shortcut's output x accumulates every earlier block's contribution along a stage,
+# while each new F(x), normalised by its BN, adds about the same amount. So "the branch is
+# small next to the identity" is largely the architecture; the verdicts above say what
+# training changed on top of it, with the seeds' spread as the margin.
+#
 # Pick a block to see, channel by channel, how large F(x) is next to x. (Needs a live
 # kernel.)
 
 # %%
 if interactive and "resnet56" in branches:
-    block_picker(branches["resnet56"])
+    print(f"blocks of the trained ResNet-56, seed {groups['resnet56'].finished[0].spec['seed']}")
+    block_picker(branches["resnet56"][0])
 
 # %% [markdown]
 # ## Lesions: delete one block at a time
@@ -169,39 +238,54 @@ if interactive and "resnet56" in branches:
 # still reaches the next block through the shortcut. In plain-56 the same deletion removes
 # two layers from the only path there is. Only blocks whose output has their input's shape
 # can be deleted: the first block of stages 2 and 3 changes resolution and channels, so
-# it stays.
+# it stays. Each trained seed is lesioned; the plot shows seed `seed`.
 
 # %%
-lesion_nets = [n for n in ("plain56", "resnet56") if n in models]
-deletable = deletable_blocks(models[lesion_nets[0]])
+lesion_nets = [n for n in ("plain56", "resnet56") if n in trained]
+deletable = deletable_blocks(trained[lesion_nets[0]][0])
 print("deletable blocks:", ", ".join(deletable))
 print(
     "kept, as they change the shape:",
-    ", ".join(n for n, _ in blocks(models[lesion_nets[0]]) if n not in deletable),
+    ", ".join(n for n, _ in blocks(trained[lesion_nets[0]][0]) if n not in deletable),
 )
-lesions = {name: lesion_study(models[name], session.data, progress=progress) for name in lesion_nets}
-baselines = {name: evaluate(models[name], session.data)[1] for name in lesion_nets}
-plot_lesions(lesions, baselines)
+lesions = {
+    n: [lesion_study(m, session.data, progress=progress) for m in trained[n]] for n in lesion_nets
+}
+baselines = {n: [evaluate(m, session.data)[1] for m in trained[n]] for n in lesion_nets}
+plot_lesions({n: lesions[n][0] for n in lesion_nets}, {n: baselines[n][0] for n in lesion_nets})
 plt.show()
 
 # %%
+CHANCE = 0.1
+mean_drop, lost_share = {}, {}
 for name in lesion_nets:
-    accs = list(lesions[name].values())
-    drop = [baselines[name] - a for a in accs]
-    median = sorted(accs)[len(accs) // 2]
+    drops = [[base - a for a in les.values()] for base, les in zip(baselines[name], lesions[name])]
+    mean_drop[name] = [fmean(d) for d in drops]
     print(
-        f"{name}: intact {baselines[name]:.1%}; with one block deleted, median {median:.1%}, "
-        f"worst {min(accs):.1%}; mean drop {sum(drop) / len(drop):.1%} points"
+        f"{name}: intact {fmean(baselines[name]):.1%}; one block deleted costs "
+        f"{100 * fmean(mean_drop[name]):.1f} points on average (mean over {len(drops)} seed(s))"
     )
-if len(lesion_nets) == 2:
-    mean_acc = {n: sum(lesions[n].values()) / len(lesions[n]) for n in lesion_nets}
-    robust = (baselines["resnet56"] - mean_acc["resnet56"]) < (
-        baselines["plain56"] - mean_acc["plain56"]
-    )
+    if name in ok:
+        # the share of the way from the intact net down to chance that one deletion takes
+        lost_share[name] = [fmean(d) / (base - CHANCE) for d, base in zip(drops, baselines[name])]
+        print(f"  that is {fmean(lost_share[name]):.0%} of the way from intact down to chance (10%)")
+if {"plain56", "resnet56"} <= lost_share.keys():
     print(
-        "Deleting a block costs ResNet-56 "
-        + ("less" if robust else "NOT less")
-        + " accuracy on average than it costs plain-56 in this run."
+        compare(
+            lost_share["resnet56"],
+            lost_share["plain56"],
+            "share lost to chance",
+            a_name="ResNet-56",
+            b_name="plain-56",
+        )
+    )
+    per_block = {b: fmean(les[b] for les in lesions["resnet56"]) for b in deletable}
+    worst = sorted(per_block, key=per_block.get)[:3]
+    print(
+        "In ResNet-56 the deletions that hurt most (mean over seeds): "
+        + ", ".join(f"{b} ({per_block[b]:.1%})" for b in worst)
+        + f". {sum(b.endswith('.1') or b == 'layer1.0' for b in worst)} of these 3 are the first "
+        "deletable block of a stage."
     )
 
 # %% [markdown]
@@ -214,7 +298,7 @@ if len(lesion_nets) == 2:
 # %%
 from resnet_utils.reference import compare_with_reference
 
-compare_with_reference(session.notebook, list(runs.values()))
+compare_with_reference(session.notebook, [g.runs[0] for g in groups.values()])
 plt.show()
 
 # %% [markdown]
@@ -222,13 +306,16 @@ plt.show()
 
 # %%
 summary = {
+    "seeds": list(init_seeds),
     "mean_response_std": mean_std,
-    "branch_ratio_median": {n: sorted(s.ratio for s in st)[len(st) // 2] for n, st in branches.items()},
+    "mean_response_std_at_init": mean_std_init,
+    "branch_ratio_median": ratio_median,
+    "branch_ratio_median_at_init": ratio_median_init,
     "intact_test_acc": baselines,
-    "lesion_test_acc": lesions,
+    "lesion_mean_drop": mean_drop,
+    "lesion_share_lost_to_chance": lost_share,
 }
 record = session.finish(summary)
-print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.profile.name} profile.")
 
 # %% [markdown]
 # ## Your turn
@@ -240,7 +327,6 @@ print(f"This notebook ran for {record['wall_seconds']:.0f} s under the {session.
 # cells.)
 
 # %%
-import torch
 
 from resnet_utils import checks
 

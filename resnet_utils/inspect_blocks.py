@@ -136,3 +136,25 @@ def lesion_study(model: nn.Module, data: ImageData, progress: bool = True) -> di
         with without_block(model, name):
             accuracies[name] = evaluate(model, data, device=device)[1]
     return accuracies
+
+
+@torch.no_grad()
+def calibrate_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: int = 250) -> nn.Module:
+    """Set every BN layer's running statistics to those of ``images`` (no weight changes).
+
+    A freshly built net in eval mode normalises with mean 0 and variance 1, which are not
+    its activations' statistics, so measurements of it would mean nothing. Calibrated on
+    real images, the untrained net is measured as training would see it: the control for
+    the same measurement on a trained net. Returns the model, in eval mode.
+    """
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the calibration batches
+    model.train()
+    for start in range(0, len(images), batch_size):
+        model(images[start : start + batch_size])
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+    return model.eval()
