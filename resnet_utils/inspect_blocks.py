@@ -158,3 +158,22 @@ def calibrate_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: int 
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     return model.eval()
+
+
+@torch.no_grad()
+def gate_openings(model: nn.Module, images: torch.Tensor) -> list[float]:
+    """The mean gate value g = sigmoid(gate(x)) of each gated block, in forward order: how
+    much of the branch (exclusive gating) a gated net lets through."""
+    openings: list[float] = []
+    gates = [block.gate for _, block in blocks(model) if getattr(block, "gate", None) is not None]
+    with (
+        _eval_mode(model),
+        _hooks(
+            g.register_forward_hook(
+                lambda _m, _i, out: openings.append(torch.sigmoid(out.float()).mean().item())
+            )
+            for g in gates
+        ),
+    ):
+        model(images)
+    return openings

@@ -36,12 +36,12 @@ def test_full_is_the_papers_recipe():
 
 
 def test_quick_is_real_data_and_smoke_is_synthetic():
-    assert get_profile("quick").dataset == "cifar10" and get_profile("quick").train_size == 10_000
+    assert get_profile("quick").dataset == "cifar10" and get_profile("quick").train_size == 5_000
     assert get_profile("smoke").dataset == "synthetic"
 
 
 def test_epochs_override():
     assert get_profile("quick").with_epochs(3).recipe.epochs == 3
-    assert get_profile("quick").with_epochs(None).recipe.epochs == 10
+    assert get_profile("quick").with_epochs(None).recipe.epochs == 6
     with pytest.raises(ValueError):
         get_profile("quick").with_epochs(0)

@@ -1,0 +1,130 @@
+"""The verdict helper and seed groups: margins, the did-it-learn guard, group statistics."""
+
+import math
+
+import pytest
+from fakes import fake_run
+
+from resnet_utils.groups import RunGroup
+from resnet_utils.verdicts import LN10, compare, learned, t975
+
+
+def group(values, name="resnet20"):
+    return RunGroup([fake_run(loss, acc, seed=i, name=name) for i, (loss, acc) in enumerate(values)])
+
+
+def test_t_quantiles_are_students():
+    assert t975(2) == pytest.approx(4.303) and t975(4) == pytest.approx(2.776)
+    assert t975(1000) == 1.96 and t975(0.5) == pytest.approx(12.706)
+
+
+def test_a_clear_difference_is_lower_with_its_margin():
+    a = group([(0.80, 0.6), (0.82, 0.6), (0.81, 0.6)], name="resnet56")
+    b = group([(1.20, 0.5), (1.22, 0.5), (1.18, 0.5)], name="plain56")
+    v = compare(a, b, "train_loss")
+    # Welch: s_a = 0.01, s_b = 0.02 over 3 seeds each
+    se = math.sqrt(0.01**2 / 3 + 0.02**2 / 3)
+    dof = se**4 / ((0.01**2 / 3) ** 2 / 2 + (0.02**2 / 3) ** 2 / 2)
+    assert dof == pytest.approx(2.94, abs=0.01)
+    assert v.word == "lower" and v.margin == pytest.approx(t975(dof) * se)
+    assert v.difference == pytest.approx(-0.39)
+    assert v.better == "resnet56"  # lower loss is better
+    text = str(v)
+    assert "resnet56's is lower" in text and "margin ±" in text and "3 seeds" in text
+
+
+def test_overlapping_seeds_are_within_noise():
+    a = group([(1.00, 0.5), (1.10, 0.5), (0.95, 0.5)])
+    b = group([(1.05, 0.5), (0.98, 0.5), (1.12, 0.5)])
+    v = compare(a, b, "train_loss")
+    assert v.word == "within noise" and v.better is None and not v.decided
+    assert "within noise" in str(v)
+
+
+def test_test_accuracy_adds_the_binomial_error_of_the_test_set():
+    # identical seeds: only the test set's sampling error is left
+    a = group([(1.0, 0.52)] * 3)
+    b = group([(1.0, 0.50)] * 3)
+    small = compare(a, b, "test_acc", test_size=2000)
+    expected = 1.96 * math.sqrt(0.52 * 0.48 / 2000 + 0.5 * 0.5 / 2000)
+    assert small.margin == pytest.approx(expected)
+    assert small.word == "within noise"  # 2 points on 2,000 images is noise
+    large = compare(a, b, "test_acc", test_size=100_000)
+    assert large.word == "higher" and large.better == a.label
+    assert "2,000 test images" in str(small)
+
+
+def test_one_seed_each_without_a_test_size_gives_no_verdict():
+    v = compare(fake_run(1.0, 0.5), fake_run(1.5, 0.4), "train_loss")
+    assert v.word == "not compared" and "one seed per side" in v.reason
+
+
+def test_a_single_seed_can_borrow_the_spread_of_a_group():
+    lender_a = group([(0.80, 0.6), (0.82, 0.6), (0.84, 0.6)])
+    lender_b = group([(1.20, 0.5), (1.22, 0.5), (1.24, 0.5)])
+    v = compare(fake_run(0.7, 0.6), fake_run(1.1, 0.5), "train_loss", spread_from=(lender_a, lender_b))
+    assert v.word == "lower"
+    assert v.margin == pytest.approx(t975(4) * math.sqrt(0.02**2 + 0.02**2))
+    assert "measured at another budget" in v.basis
+
+
+def test_nets_near_ln10_or_chance_are_never_ranked():
+    # notebook 4's case: ResNet-50 at 2.104 / 31.1%, its imagenet-stem run at 2.971 / 16.2%
+    stuck = fake_run(2.104, 0.311, name="resnet50")
+    worse = fake_run(2.971, 0.162, name="resnet50")
+    assert not learned(stuck).ok and "ln 10" in learned(stuck).reason
+    v = compare(stuck, worse, "test_acc", test_size=2000)
+    assert v.word == "not compared" and "not trained enough" in str(v)
+    chance = fake_run(1.5, 0.11)
+    assert not learned(chance).ok and "chance" in learned(chance).reason
+    assert learned(fake_run(0.9 * LN10 - 0.01, 0.3)).ok
+
+
+def test_diverged_runs_are_not_compared():
+    v = compare(fake_run(0, 0, diverged=True), group([(1.0, 0.5)] * 3), "train_loss")
+    assert v.word == "not compared" and "diverged in epoch 2" in v.reason
+    all_gone = RunGroup([fake_run(0, 0, seed=s, diverged=True) for s in range(3)])
+    assert not learned(all_gone).ok and learned(all_gone).reason == "every seed diverged"
+
+
+def test_plain_lists_compare_without_the_guard():
+    v = compare([0.40, 0.41, 0.39], [0.90, 0.92, 0.91], "median ratio", a_name="init", b_name="trained")
+    assert v.word == "lower" and v.a_name == "init" and "0.400" in str(v)
+
+
+def test_a_group_reports_mean_spread_curve_and_diverged_seeds():
+    g = RunGroup(
+        [fake_run(1.0, 0.5, seed=0), fake_run(1.2, 0.6, seed=1), fake_run(0, 0, seed=2, diverged=True)]
+    )
+    assert g.seeds == [0, 1, 2] and g.diverged_seeds == [2] and not g.diverged
+    assert g.finals("train_loss") == pytest.approx([1.0, 1.2])
+    assert g.mean("train_loss") == pytest.approx(1.1)
+    assert g.std("train_loss") == pytest.approx(math.sqrt(0.02))
+    epochs, mean, low, high = g.curve("train_loss")
+    assert epochs == [1, 2, 3] and mean[-1] == pytest.approx(1.1)
+    assert low[-1] == pytest.approx(1.0) and high[-1] == pytest.approx(1.2)
+    assert g.summary("test_acc") == "55.0% ± 7.1"
+    assert g.training_seconds() == pytest.approx(2.0 * 3 * 2 + 2.0 * 3)
+    assert "diverged: seed 2" in g.describe()
+    with pytest.raises(ValueError):
+        RunGroup([])
+
+
+def test_session_train_with_seeds_repeats_through_the_cache(cache_dir):
+    from resnet_utils import start
+
+    session = start("test", profile="smoke", progress=False)
+    first = session.train("resnet8", seeds=2)
+    assert isinstance(first, RunGroup) and first.seeds == [0, 1]
+    assert [r.from_cache for r in first.runs] == [False, False]
+    # different seeds, different runs
+    assert first.runs[0].history["train_loss"] != first.runs[1].history["train_loss"]
+    again = session.train("resnet8", seeds=3)
+    assert [r.from_cache for r in again.runs] == [True, True, False]
+    assert again.runs[1].history == first.runs[1].history
+    assert "resnet8, seed 2" in session.runs
+    with pytest.raises(ValueError, match="seeds must be"):
+        session.train("resnet8", seeds=0)
+    record = session.finish({})
+    assert record["training_seconds"] == pytest.approx(session.training_seconds(), abs=0.1)
+    assert "3 (1 trained in this run, 2 loaded from the cache)" in record["runs"]
