@@ -195,8 +195,8 @@ if depth_verdict.word == "lower":
     print("With shortcuts, depth helped in this run: the deeper ResNet fits its data better.")
 elif depth_verdict.word == "higher":
     print(
-        f"In this run's budget ResNet-{deep} has NOT overtaken ResNet-{shallow}: the shortcut "
-        "removes most of the degradation, but a deeper net still needs more steps than this."
+        f"In this run's budget ResNet-{deep} has NOT overtaken ResNet-{shallow}: the deeper "
+        "net still fits worse. Compare the size of this gap with the plain nets' gap below."
     )
 elif depth_verdict.word == "within noise":
     print(f"ResNet-{deep} and ResNet-{shallow} are within noise of each other in this run.")

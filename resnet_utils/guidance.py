@@ -62,7 +62,7 @@ def device_advice(notebook: str, profile: str, device: torch.device, colab: bool
     else:
         lines.append(
             "Full profile: all 50,000 training images and the paper's recipe, 164 epochs per net: "
-            "273 times the training of the quick profile (5,000 images, 6 epochs). Its running "
+            "137 times the training of the quick profile (10,000 images, 6 epochs). Its running "
             "time has not been measured for this course yet; it is meant for a GPU."
         )
         if device.type != "cuda" and colab:

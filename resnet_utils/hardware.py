@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import torch
+
+PRECISION_ENV = "RESNET_PRECISION"  # "fp32" turns autocast off: how a CPU without bf16 runs
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -16,7 +20,13 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
 
     Colab's T4 (compute capability 7.5) has no bf16 and gets fp16 with a grad scaler. On a
     CPU, bf16 autocast pays only with AVX512-BF16 or AMX; elsewhere it is slower than fp32.
+    ``$RESNET_PRECISION=fp32`` forces fp32 (to time or check a run as such a machine would).
     """
+    forced = os.environ.get(PRECISION_ENV, "").strip().lower()
+    if forced == "fp32":
+        return None
+    if forced not in ("", "auto"):
+        raise ValueError(f"${PRECISION_ENV}={forced!r}: use 'fp32', or leave it unset.")
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device.type == "cpu":

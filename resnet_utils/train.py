@@ -42,8 +42,8 @@ def fit(
 ) -> dict:
     """Train ``model`` in place; return the per-epoch history (plain lists, JSON-ready).
 
-    A non-finite or absurd loss (above ``DIVERGED_LOSS``, in training or in the epoch's
-    test) stops training and marks the history ``diverged`` in that epoch; the epochs before
+    A non-finite or absurd training loss (above ``DIVERGED_LOSS``), or a non-finite test
+    loss, stops training and marks the history ``diverged`` in that epoch; the epochs before
     it are kept, that epoch and nothing after it is recorded, and nothing is raised. The
     history holds finite numbers only (strict JSON).
 
@@ -133,7 +133,10 @@ def fit(
             train_seconds = time.perf_counter() - start
             test_loss, test_acc = evaluate(model, data, device=device, autocast=autocast)
             train_loss = loss_sum.item() / steps_per_epoch
-            if not (_sound(train_loss) and _sound(test_loss)):
+            # A large but finite test loss is not divergence: in the first epochs of a deep
+            # plain net, eval-mode BN statistics lag the weights and the test loss can reach
+            # hundreds or thousands while training goes on normally (seen: 583 in epoch 1).
+            if not (_sound(train_loss) and math.isfinite(test_loss)):
                 # a loss of 4.7e28, or a net whose test loss is NaN, diverged in this epoch:
                 # the epoch is not a result, and the history keeps only finite numbers
                 history["diverged"] = True

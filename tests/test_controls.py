@@ -98,3 +98,13 @@ def test_final_values_show_each_seed_and_lesions_show_chance():
     labels = [line.get_label() for line in fig.axes[0].get_lines()]
     assert "chance (10%)" in labels and "net intact (50.0%)" in labels
     assert math.isclose(fig.axes[0].get_ylim()[0], 0)
+
+
+def test_precision_can_be_forced_to_fp32(monkeypatch):
+    from resnet_utils.hardware import autocast_dtype
+
+    monkeypatch.setenv("RESNET_PRECISION", "fp32")
+    assert autocast_dtype(torch.device("cpu")) is None
+    monkeypatch.setenv("RESNET_PRECISION", "fp8")
+    with pytest.raises(ValueError, match="use 'fp32'"):
+        autocast_dtype(torch.device("cpu"))

@@ -171,6 +171,25 @@ def test_a_truly_diverging_run_keeps_only_finite_numbers():
     recipe = Recipe(epochs=3, batch_size=64, lr=1e6, schedule="step")
     history = fit(build_model("plain8", batchnorm=False), DATA, recipe, progress=False)
     assert history["diverged"] and len(history["epoch"]) == history["diverged_epoch"] - 1
-    values = [v for k in ("train_loss", "test_loss", "train_acc", "test_acc", "lr") for v in history[k]]
+    values = [v for k in ("train_loss", "train_acc", "test_acc", "lr") for v in history[k]]
     assert all(math.isfinite(v) and abs(v) <= 1e3 for v in values)
+    assert all(math.isfinite(v) for v in history["test_loss"])
     json.dumps(history, allow_nan=False)
+
+
+def test_a_large_finite_test_loss_early_on_is_not_divergence(monkeypatch):
+    """Deep plain nets show test losses in the hundreds or thousands in their first epoch
+    (eval-mode BN statistics lag the weights) while training goes on normally."""
+    real = train_module.evaluate
+    calls = []
+
+    def evaluate(*args, **kwargs):
+        calls.append(1)
+        loss, acc = real(*args, **kwargs)
+        return (5000.0, acc) if len(calls) == 1 else (loss, acc)
+
+    monkeypatch.setattr(train_module, "evaluate", evaluate)
+    torch.manual_seed(0)
+    history = fit(build_model("resnet8"), DATA, Recipe(epochs=2, batch_size=64), progress=False)
+    assert not history["diverged"] and history["epoch"] == [1, 2]
+    assert history["test_loss"][0] == 5000.0

@@ -36,7 +36,7 @@ def test_full_is_the_papers_recipe():
 
 
 def test_quick_is_real_data_and_smoke_is_synthetic():
-    assert get_profile("quick").dataset == "cifar10" and get_profile("quick").train_size == 5_000
+    assert get_profile("quick").dataset == "cifar10" and get_profile("quick").train_size == 10_000
     assert get_profile("smoke").dataset == "synthetic"
 
 
