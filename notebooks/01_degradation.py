@@ -169,7 +169,8 @@ print(compare(deep, shallow, "test_acc", test_size=n_test))
 if loss_verdict.word == "higher":
     print(
         "The deeper plain net fits its own training data worse than the shallower one, by more "
-        "than the seeds' spread: this is degradation, not overfitting."
+        "than the seeds' spread: the signature of degradation, not of overfitting. (Is it more "
+        "than slowness? Below.)"
     )
 elif loss_verdict.word == "lower":
     print(

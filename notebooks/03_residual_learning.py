@@ -168,10 +168,16 @@ for name in sorted(ok & mean_std.keys()):
     print(f"training changed {name}'s: {verdict}")
 for a, b in (("resnet56", "plain56"), ("resnet56", "resnet20")):
     if {a, b} <= ok:
-        print(f"trained: {compare(mean_std[a], mean_std[b], 'response std', a_name=a, b_name=b)}")
-        print(
-            f"at init: {compare(mean_std_init[a], mean_std_init[b], 'response std', a_name=a, b_name=b)}"
-        )
+        for when, values in (("at init", mean_std_init), ("trained", mean_std)):
+            verdict = compare(values[a], values[b], "response std", a_name=a, b_name=b)
+            print(f"{when}: {verdict}")
+        if b == "resnet20":
+            trend = {
+                "lower": "as in the paper's Fig. 7 (deeper ResNet, smaller responses)",
+                "higher": "the opposite of the paper's Fig. 7 trend, at this budget",
+                "within noise": "no depth trend beyond the noise in this run",
+            }.get(verdict.word, "")
+            print(f"Trained ResNet-56 against ResNet-20: {trend}.")
 
 # %% [markdown]
 # How to read this. At initialisation, every BN layer has scale 1 and shift 0, so each
@@ -281,11 +287,12 @@ if {"plain56", "resnet56"} <= lost_share.keys():
     )
     per_block = {b: fmean(les[b] for les in lesions["resnet56"]) for b in deletable}
     worst = sorted(per_block, key=per_block.get)[:3]
+    stages = sorted({b.split(".")[0] for b in worst})
+    where = f"all in {stages[0]}" if len(stages) == 1 else f"in {', '.join(stages)}"
     print(
-        "In ResNet-56 the deletions that hurt most (mean over seeds): "
+        "In ResNet-56 the deletions that hurt most (accuracy left, mean over seeds): "
         + ", ".join(f"{b} ({per_block[b]:.1%})" for b in worst)
-        + f". {sum(b.endswith('.1') or b == 'layer1.0' for b in worst)} of these 3 are the first "
-        "deletable block of a stage."
+        + f"; {where}."
     )
 
 # %% [markdown]

@@ -253,7 +253,12 @@ if "original" in failing:
 published_fail = [n for n, v in VARIANTS.items() if v[2] == "fail"]
 for name in published_fail:
     verdict = compare(runs[name], base, "test_acc", test_size=n_test)
-    print(f"The paper's 'fail' at ResNet-110, {name}: here {verdict.word} against the original.")
+    here = {
+        "lower": "lower accuracy than the original",
+        "higher": "higher accuracy than the original",
+        "within noise": "within noise of the original",
+    }.get(verdict.word, "not trained enough to compare")
+    print(f"The paper's 'fail' at ResNet-110, {name}: here, {here}.")
 pre = compare(runs["full pre-activation"], base, "test_acc", test_size=n_test)
 print(f"Full pre-activation (the paper: 6.37% vs 6.61% error at ResNet-110): {pre}")
 
@@ -275,14 +280,24 @@ if not gated.diverged:
     calibrate_batchnorm(fresh, session.data.sample(500, seed=seed, split="train")[0])
     at_start = gate_openings(fresh, probe)
     trained_open = [fmean(gate_openings(r.model, probe)) for r in gated.finished]
+    opened = fmean(trained_open)
     print(
         f"mean gate value g at init: {fmean(at_start):.4f}; after {recipe.epochs} epochs: "
         + ", ".join(f"{v:.4f}" for v in trained_open)
-        + f" (one per seed; the original net is g = 1 in effect). The branches contribute "
-        f"{fmean(trained_open) / fmean(at_start):.1f} times more than at init, still a small "
-        "fraction of the signal: the net has had too few steps to open its gates. The paper's "
-        "164 epochs give them time (Table 1: 8.70%)."
+        + " (one per seed; in the original net the branch passes whole, g = 1 in effect)."
     )
+    if opened < 0.1:
+        verdict = compare(gated, base, "test_acc", test_size=n_test)
+        print(
+            f"So the branches pass {opened:.1%} of their output on average: the net is still "
+            f"close to its identity paths alone. Against the original: {verdict}"
+        )
+        print(
+            "In the paper, with 164 epochs on all 50,000 images, this variant reaches 8.70% test "
+            "error at ResNet-110 (Table 1): given time, it trains."
+        )
+    else:
+        print(f"The gates have opened to {opened:.0%} on average in this run.")
 
 # %% [markdown]
 # ## Explore: two variants side by side

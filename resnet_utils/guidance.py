@@ -7,17 +7,18 @@ import torch
 
 from .paths import in_colab
 
-# Wall time of each notebook under the quick profile, from `make execute PROFILE=quick` with an
-# empty run cache and the notebooks run in order (2 to 5 reuse runs of the ones before), on the
-# course's 2-core development CPU (Xeon, AVX512-BF16, bf16 autocast), torch 2.14.1, 2026-11-28
-# (results/*.json of those runs; notebook 4 re-measured with its lr-0.01 quick budget). Re-runs load the
-# finished runs from the cache and take seconds to a minute.
+# Wall time of each notebook under the quick profile (10,000 images, 6 epochs, three seeds
+# per headline net), from `make execute PROFILE=quick` with an empty run cache and the
+# notebooks run in order (2 and 3 reuse runs of the ones before: notebook 2 alone from an
+# empty cache takes about 15 min), on the course's 2-core development CPU (Xeon,
+# AVX512-BF16, bf16 autocast), torch 2.14.1, 2026-11-28 (results/*.json of those runs).
+# Re-runs load the finished runs from the cache and take seconds to a few minutes.
 QUICK_CPU_SECONDS = {
-    "01_degradation": 238,
-    "02_skip_connections": 261,
-    "03_residual_learning": 56,
-    "04_deep_resnets": 378,
-    "05_skip_variants": 621,
+    "01_degradation": 434,
+    "02_skip_connections": 477,
+    "03_residual_learning": 230,
+    "04_deep_resnets": 11,
+    "05_skip_variants": 533,
 }
 MEASURED_ON = "a 2-core CPU"
 

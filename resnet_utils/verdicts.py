@@ -186,7 +186,8 @@ def compare(
         binom_var = sum(m * (1 - m) / test_size for m in (ma, mb))
         parts.append(f"{test_size:,} test images")
     if seed_var > 0 and sum(t * t / d for t, d in dof_terms) > 0:
-        dof = seed_var**2 / sum(t * t / d for t, d in dof_terms)  # Welch-Satterthwaite
+        # Welch-Satterthwaite; the binomial part is a known variance (infinite dof)
+        dof = (seed_var + binom_var) ** 2 / sum(t * t / d for t, d in dof_terms)
         crit = t975(dof)
     else:
         crit = 1.96

@@ -54,6 +54,16 @@ def test_test_accuracy_adds_the_binomial_error_of_the_test_set():
     assert "2,000 test images" in str(small)
 
 
+def test_the_binomial_part_counts_as_known_variance_in_the_degrees_of_freedom():
+    a = group([(1.0, 0.58), (1.0, 0.585), (1.0, 0.575)])
+    b = group([(1.0, 0.47), (1.0, 0.46), (1.0, 0.48)])
+    v = compare(a, b, "test_acc", test_size=2000)
+    seed_terms = [0.005**2 / 3, 0.01**2 / 3]
+    binom = 0.58 * 0.42 / 2000 + 0.47 * 0.53 / 2000
+    dof = (sum(seed_terms) + binom) ** 2 / sum(t * t / 2 for t in seed_terms)
+    assert dof > 30 and v.margin == pytest.approx(1.96 * math.sqrt(sum(seed_terms) + binom))
+
+
 def test_one_seed_each_without_a_test_size_gives_no_verdict():
     v = compare(fake_run(1.0, 0.5), fake_run(1.5, 0.4), "train_loss")
     assert v.word == "not compared" and "one seed per side" in v.reason
