@@ -68,6 +68,8 @@ storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cach
 # in Colab, "/content/drive/MyDrive/resnet-course" keeps them on Drive across runtimes
 
 # %%
+import math
+
 import matplotlib.pyplot as plt
 import torch
 
@@ -279,13 +281,23 @@ for depth, values in bn_spreads.items():
 # %%
 deep_bn = bn_spreads[depths[-1]]
 shallow_bn = bn_spreads[depths[0]]
+# ratios spread over orders of magnitude: compared on a log scale (log10 of each seed's ratio)
+depth_verdict = compare(
+    [math.log10(v) for v in deep_bn],
+    [math.log10(v) for v in shallow_bn],
+    "log10 gradient ratio at init",
+    a_name=f"plain{depths[-1]}",
+    b_name=f"plain{depths[0]}",
+)
+print(depth_verdict)
 if min(deep_bn) > 10:
     print(
         f"With BatchNorm, plain-{depths[-1]}'s gradient does not vanish: it EXPLODES toward the "
         f"input. At init its first conv gets {min(deep_bn):.3g} to {max(deep_bn):.3g} times the "
-        f"gradient of its last conv (plain-{depths[0]}: {min(shallow_bn):.3g} to "
-        f"{max(shallow_bn):.3g}), growing with depth."
+        f"gradient of its last conv."
     )
+if depth_verdict.word == "higher":
+    print("The ratio is larger in the deeper net, beyond the spread of the init seeds.")
 if depths[-1] in trained_norms:
     norms = trained_norms[depths[-1]]
     print(
@@ -346,12 +358,16 @@ if zero_layers:
         f"{max(norm64):.2g}. Both fit in float32, whose smallest number is 1.4e-45."
     )
     squares = max(largest) ** 2
-    print(
-        f"What underflows is the arithmetic of the norm: sqrt(sum of squares) squares each "
-        f"element, and ({max(largest):.1g})^2 = {squares:.1g} is below 1.4e-45, so every square "
-        "rounds to 0 in float32 and so does their sum. The gradients are tiny (vanishing), "
-        "but not zero, and the weights still get them."
-    )
+    smallest_float32 = 1.4e-45  # the smallest subnormal
+    if squares < smallest_float32:
+        print(
+            f"What underflows is the arithmetic of the norm: sqrt(sum of squares) squares each "
+            f"element, and ({max(largest):.1g})^2 = {squares:.1g} is below 1.4e-45, so every "
+            "square rounds to 0 in float32 and so does their sum. The gradients are tiny "
+            "(vanishing), but not zero, and the weights still get them."
+        )
+    else:
+        print("The squares of these elements fit in float32: the zeros come from elsewhere.")
 else:
     print("In this run no layer's gradient norm is exactly zero in float32.")
 
