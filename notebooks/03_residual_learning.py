@@ -222,11 +222,12 @@ for name in branches:
         print(f"  {compare(*args, a_name='trained', b_name='at init')}")
 
 # %% [markdown]
-# Even at init the ratio is well below 1 in a deep net, and smaller the later the block:
-# the shortcut's output x accumulates every earlier block's contribution along a stage,
-# while each new F(x), normalised by its BN, adds about the same amount. So "the branch is
-# small next to the identity" is largely the architecture; the verdicts above say what
-# training changed on top of it, with the seeds' spread as the margin.
+# Read the "at init" numbers and the dashed lines first. Why could the ratio be small
+# before any training? Along a stage, the shortcut's output x carries the sum of every
+# earlier block's contribution, while each new F(x), normalised by its own BN, adds about
+# as much as one block. So a small ratio in a deep net can be the architecture rather than
+# learning; only the trained-vs-init verdicts above say what *training* changed, with the
+# seeds' spread as the margin.
 #
 # Pick a block to see, channel by channel, how large F(x) is next to x. (Needs a live
 # kernel.)
