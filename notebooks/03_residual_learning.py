@@ -61,8 +61,12 @@ summary_dir = None  # where to write a JSON summary; None: $RESNET_SUMMARY_DIR, 
 storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cache/resnet-course;
 # in Colab, "/content/drive/MyDrive/resnet-course" keeps them on Drive across runtimes
 measure_images = 500  # test images used for the response and branch measurements
+landscape_points = None  # grid points per axis of the loss surfaces; None: by profile
+landscape_images = 500  # training images the loss landscape is measured on
 
 # %%
+import math
+import time
 from statistics import fmean, median
 
 import matplotlib.pyplot as plt
@@ -77,7 +81,8 @@ from resnet_utils.inspect_blocks import (
     lesion_study,
     residual_branch_stats,
 )
-from resnet_utils.plots import integer_ticks, plot_lesions, plot_responses
+from resnet_utils.landscape import classification_loss, evaluations, landscape_study
+from resnet_utils.plots import integer_ticks, plot_lesions, plot_responses, plot_slices, plot_surfaces
 from resnet_utils.verdicts import compare, learned
 from resnet_utils.widgets import block_picker
 
@@ -297,6 +302,86 @@ if {"plain56", "resnet56"} <= lost_share.keys():
     )
 
 # %% [markdown]
+# ## The loss around the trained nets (Li et al. 2018)
+#
+# The best-known picture of why shortcuts help is Li et al.'s Fig. 1 ("Visualizing the
+# Loss Landscape of Neural Nets", NeurIPS 2018): the training loss on a plane through a
+# trained ResNet-56's weights, chaotic without the shortcuts, a smooth bowl with them. Here
+# we compute it for our own plain-56 and ResNet-56 (seed `seed`). Each axis is a random
+# direction, rescaled filter by filter to the size of the net's own filters (their sec. 4),
+# so that a step of 1 changes every filter by about its own norm; the loss is measured in
+# eval mode on `landscape_images` training images.
+#
+# **Predict first:** around which net will the loss rise faster as you step away from the
+# trained weights, and which surface will be rougher?
+
+# %%
+landscape_nets = {n: trained[n][0] for n in ("plain56", "resnet56") if n in trained}
+points = landscape_points or {"smoke": 5, "quick": 11}.get(session.profile.name, 25)
+x_land, y_land = session.data.sample(landscape_images, seed=seed, split="train")
+loss_on_images = classification_loss(x_land, y_land)
+if landscape_nets:
+    start_time = time.perf_counter()
+    loss_on_images(next(iter(landscape_nets.values())))
+    cost = evaluations(len(landscape_nets), points)
+    print(
+        f"{len(landscape_nets)} nets x ({points}x{points} grid + 5 random slices + the line to "
+        f"init) = {cost} evaluations of {landscape_images} images, about "
+        f"{cost * (time.perf_counter() - start_time) / 60:.1f} min on this machine."
+    )
+inits = {n: at_init[n][0] for n in landscape_nets}  # the same seed's init (see the top)
+study = landscape_study(
+    landscape_nets, inits, loss_on_images, points=points, seed=seed, progress=progress
+)
+surfaces = study["surfaces"]
+if "resnet56" in surfaces:
+    finite = [v for row in surfaces["resnet56"]["loss"] for v in row if math.isfinite(v)]
+    plot_surfaces(surfaces, cap=3 * max(finite))
+    plt.show()
+
+# %% [markdown]
+# Both nets share axes and colour scale (clipped at three times ResNet-56's highest value,
+# so that a chaotic surface does not flatten the other). One plane is one draw of two
+# directions; the slices below repeat the measurement along five more directions per net,
+# and give the comparison its margin. Dashed: the line from the trained weights (0) to the
+# same net at initialisation (1), with the trained net's BN statistics.
+
+# %%
+coords = study["coords"]
+fig, ax = plt.subplots(figsize=(8, 4))
+plot_slices({label: (coords, values) for label, values in study["slices"].items()}, ax=ax)
+for name, values in study["to_init"].items():
+    ax.plot(coords, values, "k--", lw=1, label=f"{name}, towards its init")
+ax.legend(fontsize="x-small")
+ax.set_yscale("log")
+plt.show()
+rise = study["rise"]
+for name, values in rise.items():
+    print(
+        f"{name}: one step away from the trained weights (each filter moved by its own norm), "
+        f"the loss rises by {fmean(values):.3g} on average over {len(values)} random directions "
+        f"(min {min(values):.3g}, max {max(values):.3g})"
+    )
+if {"plain56", "resnet56"} <= rise.keys():
+    # rises differ by orders of magnitude: compared on a log scale, one value per direction
+    print(
+        compare(
+            [math.log10(max(v, 1e-9)) for v in rise["plain56"]],
+            [math.log10(max(v, 1e-9)) for v in rise["resnet56"]],
+            "log10 loss rise at distance 1",
+            a_name="plain-56",
+            b_name="ResNet-56",
+            samples="directions",
+        )
+    )
+    centre = coords.index(0.0)
+    print(
+        f"(At the centre: plain-56's loss {surfaces['plain56']['loss'][centre][centre]:.3f}, "
+        f"ResNet-56's {surfaces['resnet56']['loss'][centre][centre]:.3f} on these images: the "
+        "minima differ in height too, so look at the shapes as well as the rise.)"
+    )
+
+# %% [markdown]
 # ## Beside a reference run
 #
 # Where the course has run this notebook under the full profile on a GPU, the package ships
@@ -322,6 +407,7 @@ summary = {
     "intact_test_acc": baselines,
     "lesion_mean_drop": mean_drop,
     "lesion_share_lost_to_chance": lost_share,
+    "landscape_rise_at_distance_1": rise,
 }
 record = session.finish(summary)
 

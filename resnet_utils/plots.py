@@ -161,3 +161,46 @@ def plot_lesions(
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def plot_surfaces(surfaces: dict[str, dict], *, levels: int = 20, cap: float | None = None):
+    """Li et al. (2018) Fig. 1 layout: for each net a contour map and a 3-D surface of the loss
+    around it, all on the same axes and the same colour scale (``cap`` clips the top, so one
+    chaotic surface does not flatten the others)."""
+    import numpy as np
+
+    values = [np.asarray(s["loss"], dtype=float) for s in surfaces.values()]
+    finite = np.concatenate([v[np.isfinite(v)].ravel() for v in values])
+    top = cap if cap is not None else float(finite.max())
+    bottom = float(finite.min())
+    fig = plt.figure(figsize=(10, 4.2 * len(surfaces)))
+    for row, (label, surface) in enumerate(surfaces.items()):
+        a, b = np.meshgrid(surface["alphas"], surface["betas"])
+        z = np.clip(np.nan_to_num(np.asarray(surface["loss"], float), nan=top, posinf=top), None, top)
+        contour = fig.add_subplot(len(surfaces), 2, 2 * row + 1)
+        filled = contour.contourf(a, b, z, levels=np.linspace(bottom, top, levels), cmap="viridis")
+        contour.plot([0], [0], "r+", ms=10)
+        contour.set_title(f"{label}: loss contours")
+        contour.set_xlabel("direction 1")
+        contour.set_ylabel("direction 2")
+        fig.colorbar(filled, ax=contour)
+        surf = fig.add_subplot(len(surfaces), 2, 2 * row + 2, projection="3d")
+        surf.plot_surface(a, b, z, cmap="viridis", vmin=bottom, vmax=top, linewidth=0)
+        surf.set_zlim(bottom, top)
+        surf.set_title(f"{label}: loss surface")
+    fig.tight_layout()
+    return fig
+
+
+def plot_slices(slices: dict[str, tuple[list[float], list[float]]], *, ylabel: str = "loss", ax=None):
+    """1-D slices on one figure: ``{label: (coordinates, values)}``, one line each."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7, 4))
+    for label, (coords, values) in slices.items():
+        ax.plot(coords, values, marker=".", label=label)
+    ax.set_xlabel("step along the direction (0 = trained weights)")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize="small")
+    ax.figure.tight_layout()
+    return ax

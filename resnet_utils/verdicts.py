@@ -138,13 +138,16 @@ def compare(
     b_name: str = "b",
     check_learned: bool = True,
     spread_from=None,
+    samples: str = "seeds",
 ) -> Verdict:
     """Is ``a``'s final ``metric`` higher or lower than ``b``'s, or within noise?
 
     ``a`` and ``b`` are Runs, RunGroups or lists of per-seed values. The margin is
     ``t * sqrt(s_a^2/n_a + s_b^2/n_b + binomial terms)``: the seed spread needs two
     seeds or more on a side; ``test_size`` adds each side's binomial variance ``p(1-p)/N``
-    for an accuracy or error measured on N test images.
+    for an accuracy or error measured on N test images. ``spread_from=(ga, gb)`` lends a
+    single-seed side the spread of a group measured elsewhere, and the basis says so;
+    ``samples`` names what the repeated values are ("seeds", or "directions").
     """
     a_name, b_name = name_of(a, a_name), name_of(b, b_name)
     if check_learned:
@@ -173,12 +176,12 @@ def compare(
     if borrowed:
         parts.append(
             f"{' and '.join(map(str, n_seeds))} seed(s) per side, with the seed spread of "
-            f"{max(borrowed)} seeds measured at another budget"
+            f"{max(borrowed)} {samples} measured at another budget"
         )
     elif len(dof_terms) == 2:
-        parts.append(f"spread over {' and '.join(map(str, n_seeds))} seeds")
+        parts.append(f"spread over {' and '.join(map(str, n_seeds))} {samples}")
     elif dof_terms:
-        parts.append(f"spread over {max(n_seeds)} seeds on one side only")
+        parts.append(f"spread over {max(n_seeds)} {samples} on one side only")
     else:
         parts.append("one seed per side, so no seed spread")
     binom_var = 0.0

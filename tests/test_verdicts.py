@@ -100,6 +100,8 @@ def test_diverged_runs_are_not_compared():
 def test_plain_lists_compare_without_the_guard():
     v = compare([0.40, 0.41, 0.39], [0.90, 0.92, 0.91], "median ratio", a_name="init", b_name="trained")
     assert v.word == "lower" and v.a_name == "init" and "0.400" in str(v)
+    w = compare([1.0, 1.1, 0.9], [3.0, 3.1, 2.9], "rise", samples="directions")
+    assert "spread over 3 directions" in str(w)
 
 
 def test_a_group_reports_mean_spread_curve_and_diverged_seeds():
