@@ -12,11 +12,12 @@ from .paths import in_colab
 # notebooks run in order (2 and 3 reuse runs of the ones before: notebook 2 alone from an
 # empty cache takes about 15 min), on the course's 2-core development CPU (Xeon,
 # AVX512-BF16, bf16 autocast), torch 2.14.1, 2026-11-28 (results/*.json of those runs).
-# Re-runs load the finished runs from the cache and take seconds to a few minutes.
+# Re-runs load the finished runs from the cache and take seconds to a few minutes (notebook 3:
+# its loss landscapes are measured again, about 5 of its 8.5 min).
 QUICK_CPU_SECONDS = {
     "01_degradation": 434,
     "02_skip_connections": 477,
-    "03_residual_learning": 230,
+    "03_residual_learning": 510,
     "04_deep_resnets": 11,
     "05_skip_variants": 533,
 }
