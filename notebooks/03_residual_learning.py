@@ -334,24 +334,28 @@ study = landscape_study(
     landscape_nets, inits, loss_on_images, points=points, seed=seed, progress=progress
 )
 surfaces = study["surfaces"]
-if "resnet56" in surfaces:
-    finite = [v for row in surfaces["resnet56"]["loss"] for v in row if math.isfinite(v)]
-    plot_surfaces(surfaces, cap=3 * max(finite))
+if surfaces:
+    plot_surfaces(surfaces)
     plt.show()
 
 # %% [markdown]
-# Both nets share axes and colour scale (clipped at three times ResNet-56's highest value,
-# so that a chaotic surface does not flatten the other). One plane is one draw of two
-# directions; the slices below repeat the measurement along five more directions per net,
-# and give the comparison its margin. Dashed: the line from the trained weights (0) to the
-# same net at initialisation (1), with the trained net's BN statistics.
+# Both nets share axes and colour scale: log10 of the loss, clipped at 20 (chance is
+# ln 10 = 2.3), so that a few enormous values at the corners do not flatten the rest.
+# One plane is one draw of two directions; the slices below repeat the measurement along
+# five more directions per net, and give the comparison its margin. Dashed: the line from
+# the trained weights (0) to the same net at initialisation (1), with the trained net's BN
+# statistics (beyond 0 to the left, away from the init).
 
 # %%
 coords = study["coords"]
 fig, ax = plt.subplots(figsize=(8, 4))
 plot_slices({label: (coords, values) for label, values in study["slices"].items()}, ax=ax)
+for line in ax.get_lines():  # plain-56 in reds, ResNet-56 in blues
+    line.set_color("tab:red" if line.get_label().startswith("plain") else "tab:blue")
+    line.set_alpha(0.6)
 for name, values in study["to_init"].items():
-    ax.plot(coords, values, "k--", lw=1, label=f"{name}, towards its init")
+    colour = "darkred" if name.startswith("plain") else "navy"
+    ax.plot(coords, values, "--", color=colour, lw=2, label=f"{name}, towards its init")
 ax.legend(fontsize="x-small")
 ax.set_yscale("log")
 plt.show()

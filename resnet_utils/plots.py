@@ -163,30 +163,34 @@ def plot_lesions(
     return fig
 
 
-def plot_surfaces(surfaces: dict[str, dict], *, levels: int = 20, cap: float | None = None):
+def plot_surfaces(surfaces: dict[str, dict], *, levels: int = 20, cap: float = 20.0):
     """Li et al. (2018) Fig. 1 layout: for each net a contour map and a 3-D surface of the loss
-    around it, all on the same axes and the same colour scale (``cap`` clips the top, so one
-    chaotic surface does not flatten the others)."""
+    around it, on the same axes and the same colour scale. The loss is drawn as log10 and
+    clipped at ``cap`` (a loss of 20 is already far worse than chance, ln 10 = 2.3), so that
+    the shape near the minimum is not flattened by a few enormous values at the corners."""
     import numpy as np
 
-    values = [np.asarray(s["loss"], dtype=float) for s in surfaces.values()]
-    finite = np.concatenate([v[np.isfinite(v)].ravel() for v in values])
-    top = cap if cap is not None else float(finite.max())
-    bottom = float(finite.min())
+    def log_loss(surface):
+        z = np.nan_to_num(np.asarray(surface["loss"], float), nan=cap, posinf=cap)
+        return np.log10(np.clip(z, 1e-3, cap))
+
+    bottom = min(float(log_loss(s).min()) for s in surfaces.values())
+    top = math.log10(cap)
     fig = plt.figure(figsize=(10, 4.2 * len(surfaces)))
     for row, (label, surface) in enumerate(surfaces.items()):
         a, b = np.meshgrid(surface["alphas"], surface["betas"])
-        z = np.clip(np.nan_to_num(np.asarray(surface["loss"], float), nan=top, posinf=top), None, top)
+        z = log_loss(surface)
         contour = fig.add_subplot(len(surfaces), 2, 2 * row + 1)
         filled = contour.contourf(a, b, z, levels=np.linspace(bottom, top, levels), cmap="viridis")
         contour.plot([0], [0], "r+", ms=10)
-        contour.set_title(f"{label}: loss contours")
+        contour.set_title(f"{label}: log10 loss (clipped at {cap:g})")
         contour.set_xlabel("direction 1")
         contour.set_ylabel("direction 2")
         fig.colorbar(filled, ax=contour)
         surf = fig.add_subplot(len(surfaces), 2, 2 * row + 2, projection="3d")
         surf.plot_surface(a, b, z, cmap="viridis", vmin=bottom, vmax=top, linewidth=0)
         surf.set_zlim(bottom, top)
+        surf.set_zlabel("log10 loss")
         surf.set_title(f"{label}: loss surface")
     fig.tight_layout()
     return fig

@@ -109,6 +109,7 @@ def test_grid_and_plots():
         for name in ("plain", "resnet")
     }
     fig = plot_surfaces(surfaces, cap=5)
+    assert "log10 loss (clipped at 5)" in fig.axes[0].get_title()
     assert len(fig.axes) == 6  # contour, colour bar, 3-D, per net
     ax = plot_slices({"a": ([0, 1], [1.0, 2.0])})
     assert ax.get_lines()[0].get_label() == "a"
