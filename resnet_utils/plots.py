@@ -175,7 +175,7 @@ def plot_surfaces(surfaces: dict[str, dict], *, levels: int = 20, cap: float = 2
         return np.log10(np.clip(z, 1e-3, cap))
 
     bottom = min(float(log_loss(s).min()) for s in surfaces.values())
-    top = math.log10(cap)
+    top = max(math.log10(cap), bottom + 0.1)  # a surface entirely above the cap stays drawable
     fig = plt.figure(figsize=(10, 4.2 * len(surfaces)))
     for row, (label, surface) in enumerate(surfaces.items()):
         a, b = np.meshgrid(surface["alphas"], surface["betas"])

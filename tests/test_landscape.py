@@ -110,6 +110,8 @@ def test_grid_and_plots():
     }
     fig = plot_surfaces(surfaces, cap=5)
     assert "log10 loss (clipped at 5)" in fig.axes[0].get_title()
+    above = {"net": {"alphas": [-1, 0, 1], "betas": [-1, 0, 1], "loss": [[50.0] * 3] * 3}}
+    assert len(plot_surfaces(above, cap=20).axes) == 3  # all above the cap: still drawn
     assert len(fig.axes) == 6  # contour, colour bar, 3-D, per net
     ax = plot_slices({"a": ([0, 1], [1.0, 2.0])})
     assert ax.get_lines()[0].get_label() == "a"
