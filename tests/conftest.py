@@ -29,3 +29,19 @@ def real_cifar10_dir():
             "cifar-10-batches-py); .ci/run does so when ../shared/data is present"
         )
     return Path(root)
+
+
+@pytest.fixture
+def counted_fit(monkeypatch):
+    """The calls to ``fit`` made through ``resnet_utils.runs.train``: trained, not loaded."""
+    from resnet_utils import runs as runs_module
+
+    calls = []
+    real_fit = runs_module.fit
+
+    def fit(*args, **kwargs):
+        calls.append(args)
+        return real_fit(*args, **kwargs)
+
+    monkeypatch.setattr(runs_module, "fit", fit)
+    return calls

@@ -4,24 +4,10 @@ import pytest
 import torch
 
 from resnet_utils import Recipe, RunCache, run_key, synthetic, train
-from resnet_utils import runs as runs_module
 from resnet_utils.atomic import save_json, write_atomically
 
 DATA = synthetic(128, 64, seed=0)
 RECIPE = Recipe(epochs=1, batch_size=64)
-
-
-@pytest.fixture
-def counted_fit(monkeypatch):
-    calls = []
-    real_fit = runs_module.fit
-
-    def fit(*args, **kwargs):
-        calls.append(args)
-        return real_fit(*args, **kwargs)
-
-    monkeypatch.setattr(runs_module, "fit", fit)
-    return calls
 
 
 def test_key_depends_on_everything_that_determines_a_run():

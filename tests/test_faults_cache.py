@@ -12,24 +12,10 @@ import torch
 
 from resnet_utils import Recipe, RunCache, build_model, paths, synthetic, train
 from resnet_utils import cache as cache_module
-from resnet_utils import runs as runs_module
 from resnet_utils.atomic import save_json, save_tensors
 
 DATA = synthetic(128, 64, seed=0)
 RECIPE = Recipe(epochs=1, batch_size=64)
-
-
-@pytest.fixture
-def counted_fit(monkeypatch):
-    calls = []
-    real_fit = runs_module.fit
-
-    def fit(*args, **kwargs):
-        calls.append(args)
-        return real_fit(*args, **kwargs)
-
-    monkeypatch.setattr(runs_module, "fit", fit)
-    return calls
 
 
 def _same_weights(a, b):
