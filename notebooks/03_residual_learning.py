@@ -239,8 +239,8 @@ for name in branches:
 
 # %%
 if interactive and "resnet56" in branches:
-    print(f"blocks of the trained ResNet-56, seed {groups['resnet56'].finished[0].spec['seed']}")
-    block_picker(branches["resnet56"][0])
+    first_seed = groups["resnet56"].finished[0].spec["seed"]
+    block_picker(branches["resnet56"][0], net=f"ResNet-56 (trained, seed {first_seed})")
 
 # %% [markdown]
 # ## Lesions: delete one block at a time

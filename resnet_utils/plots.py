@@ -24,6 +24,7 @@ def metric_panels(metrics):
 def label_epoch_panel(ax, metric: str, **legend) -> None:
     """Epochs across, the metric's name up, a light grid and the legend."""
     ax.set_xlabel("epoch")
+    integer_ticks(ax)
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.grid(alpha=0.3)
     ax.legend(**legend)
@@ -49,7 +50,6 @@ def plot_curves(runs, metrics=("train_loss", "test_acc"), *, title: str | None =
                     ax.plot(h["epoch"][-1:], finite[-1:], "x", color=line.get_color(), ms=10)
                 line.set_label(f"{run.label} (diverged in epoch {h['diverged_epoch']})")
         label_epoch_panel(ax, metric, fontsize="small")
-        integer_ticks(ax)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -127,6 +127,7 @@ def plot_responses(curves: dict[str, list[float]], *, title: str | None = None):
     by_layer.set_xlabel("3x3 layer (in forward order)")
     by_size.set_xlabel("3x3 layers, sorted by response std")
     for ax in (by_layer, by_size):
+        integer_ticks(ax)
         ax.set_ylabel("std of the response")
         ax.grid(alpha=0.3)
         ax.legend()

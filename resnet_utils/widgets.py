@@ -8,13 +8,35 @@ import torch
 
 from .analysis import gradient_norms_at_init, spread
 from .models import build_model, count_parameters
-from .plots import plot_layer_norms
+from .plots import integer_ticks, plot_layer_norms
 
 INIT_CONDITIONS = {
     "BatchNorm": {"batchnorm": True},
     "no BN, Kaiming init": {"batchnorm": False, "init": "kaiming"},
     "no BN, PyTorch default init": {"batchnorm": False, "init": "pytorch"},
 }
+
+
+PIXELS_PER_STOP = 36  # a stop this wide can be hit with a mouse or a finger
+LABEL_WIDTH = "120px"  # room for "plain-net depth" before the slider
+
+
+def depth_control(depths, *, value=None, description: str = "depth"):
+    """A slider over the given depths, wide enough that each one can be hit, with the chosen
+    depth shown beside it; it reports on release, since each move builds and measures a net."""
+    import ipywidgets as widgets
+
+    options = list(depths)
+    width = 120 + PIXELS_PER_STOP * len(options) + 60  # label, stops, readout
+    return widgets.SelectionSlider(
+        options=options,
+        value=options[0] if value is None else value,
+        description=description,
+        readout=True,
+        continuous_update=False,
+        layout=widgets.Layout(width=f"{width}px"),
+        style={"description_width": LABEL_WIDTH},
+    )
 
 
 def init_gradient_curves(name: str, images: torch.Tensor, labels: torch.Tensor, seed: int = 0):
@@ -39,10 +61,7 @@ def depth_slider(images: torch.Tensor, labels: torch.Tensor, depths=range(20, 11
         for label, norms in curves.items():
             print(f"  {label:<28} first conv / last conv gradient norm: {spread(norms):.3g}")
 
-    slider = widgets.SelectionSlider(
-        options=list(depths), value=list(depths)[0], description="depth", continuous_update=False
-    )
-    return widgets.interact(show, depth=slider)
+    return widgets.interact(show, depth=depth_control(depths, description="plain-net depth"))
 
 
 def shortcut_toggle(images: torch.Tensor, labels: torch.Tensor, depths=range(20, 111, 6), seed: int = 0):
@@ -60,19 +79,16 @@ def shortcut_toggle(images: torch.Tensor, labels: torch.Tensor, depths=range(20,
             f"first conv / last conv {spread(norms):.3g}"
         )
 
-    slider = widgets.SelectionSlider(
-        options=list(depths),
-        value=56 if 56 in depths else list(depths)[0],
-        description="depth",
-        continuous_update=False,
-    )
     return widgets.interact(
-        show, depth=slider, shortcut=widgets.Checkbox(value=True, description="shortcut")
+        show,
+        depth=depth_control(depths, value=56 if 56 in depths else None),
+        shortcut=widgets.Checkbox(value=True, description="shortcut"),
     )
 
 
-def block_picker(stats):
-    """Pick a residual block: per-channel size of its branch F(x) against its shortcut x."""
+def block_picker(stats, *, net: str):
+    """Pick a block of ``net`` (named on the control and the figure, since notebook 3 holds
+    several nets): per-channel size of its branch F(x) against its shortcut x."""
     import ipywidgets as widgets
 
     by_name = {s.name: s for s in stats}
@@ -84,13 +100,19 @@ def block_picker(stats):
         ax.bar([c - 0.2 for c in channels], s.identity_rms, width=0.4, label="shortcut x")
         ax.bar([c + 0.2 for c in channels], s.branch_rms, width=0.4, label="branch F(x)")
         ax.set_xlabel("channel")
+        integer_ticks(ax)
         ax.set_ylabel("root mean square")
-        ax.set_title(f"block {block}: ||F(x)|| / ||x|| = {s.ratio:.3f}")
+        ax.set_title(f"{net}, block {block}: ||F(x)|| / ||x|| = {s.ratio:.3f}")
         ax.legend()
         fig.tight_layout()
         plt.show()
 
-    return widgets.interact(show, block=widgets.Dropdown(options=list(by_name), description="block"))
+    picker = widgets.Dropdown(
+        options=list(by_name),
+        description=f"block of {net}",
+        style={"description_width": "initial"},
+    )
+    return widgets.interact(show, block=picker)
 
 
 def stage_table(depth: int, input_sizes=((3, 224, 224), (3, 32, 32))) -> str:
