@@ -447,7 +447,8 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def plain_parameters(depth):
     # BEGIN SOLUTION
-    # hint: a 3x3 conv from c_in to c_out holds c_in * c_out * 9 weights; add 2 * c_out for its BN
+    # hint: count one conv with its BatchNorm first (its weights, then a scale and a shift per
+    # output channel), then how many convs of each width the net has
     n = (depth - 2) // 6
 
     def conv_bn(c_in, c_out):
@@ -477,8 +478,8 @@ checks.plain_parameter_count(plain_parameters)
 # %% tags=["solution"]
 def layer_gradient_norms(model, images, labels):
     # BEGIN SOLUTION
-    # hint: model.train(), model.zero_grad(), F.cross_entropy(model(images), labels).backward(),
-    # then m.weight.grad.norm() for each nn.Conv2d / nn.Linear in model.modules()
+    # hint: one forward and one backward pass in training mode, then read the gradient of each conv
+    # and linear layer's weight, from the input to the output
     model.train()
     model.zero_grad()
     F.cross_entropy(model(images), labels).backward()

@@ -314,7 +314,8 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def residual_forward(x, branch, shortcut):
     # BEGIN SOLUTION
-    # hint: add the two paths first, then apply the ReLU; do not change x in place
+    # hint: the output combines branch(x) and shortcut(x); in the paper's Fig. 2, where does the
+    # last ReLU sit?
     return torch.relu(branch(x) + shortcut(x))
     # END SOLUTION
 
@@ -335,8 +336,8 @@ checks.residual_forward(residual_forward)
 # %% tags=["solution"]
 def zero_pad_shortcut(x, out_channels, stride):
     # BEGIN SOLUTION
-    # hint: x[:, :, ::stride, ::stride] subsamples; F.pad(x, (0, 0, 0, 0, 0, extra)) adds zero
-    # channels at the end
+    # hint: the output must match the branch's height and width (set by the stride) and its
+    # channels; option A has nothing to learn
     x = x[:, :, ::stride, ::stride]
     return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))
     # END SOLUTION
@@ -355,8 +356,8 @@ checks.zero_pad_shortcut(zero_pad_shortcut)
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: which blocks change their shape, and what do a 1x1 conv from C_in to C_out channels and its
-# BN hold?
+# hint: which blocks of ResNet-56 change the shape of their input, and what does option B put on
+# their shortcut?
 extra_parameters = (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)
 # END SOLUTION
 

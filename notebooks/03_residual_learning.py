@@ -441,7 +441,8 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def branch_to_shortcut_ratio(block, x):
     # BEGIN SOLUTION
-    # hint: t.flatten(1).norm(dim=1) gives one norm per image; divide, then take the mean
+    # hint: one ratio per image, then the mean over the images; the branch is block.residual, the
+    # shortcut block.shortcut
     with torch.no_grad():
         branch, shortcut = block.residual(x), block.shortcut(x)
         return (branch.flatten(1).norm(dim=1) / shortcut.flatten(1).norm(dim=1)).mean().item()
@@ -463,8 +464,7 @@ checks.branch_to_shortcut_ratio(branch_to_shortcut_ratio)
 # %% tags=["solution"]
 def deletable(model):
     # BEGIN SOLUTION
-    # hint: loop over model.named_modules(); a block is named like "layer2.3"; compare
-    # conv1.in_channels with conv2.out_channels and look at conv1.stride
+    # hint: a block can go when its output has the shape of its input
     names = []
     for name, module in model.named_modules():
         if name.startswith("layer") and name.count(".") == 1:

@@ -347,8 +347,8 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def bottleneck_parameters(in_channels, width, stride):
     # BEGIN SOLUTION
-    # hint: a k x k conv from c_in to c_out holds c_in * c_out * k * k; a BN 2 * c_out; the
-    # projection is needed when stride > 1 or in_channels != 4 * width
+    # hint: three convs (1x1, 3x3, 1x1), each with its BatchNorm, and a projection shortcut only
+    # where the shape changes
     out_channels = 4 * width
     total = in_channels * width + 2 * width  # 1x1 reduce + BN
     total += width * width * 9 + 2 * width  # 3x3 + BN
@@ -374,8 +374,8 @@ checks.bottleneck_parameters(bottleneck_parameters)
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: conv1 halves 32, the max-pool halves again, layer1 keeps the size, each later stage halves
-# it; a stage outputs 4 x its width (64, 128, 256, 512) channels
+# hint: follow the height and width part by part: which parts have a stride of 2? A bottleneck stage
+# outputs 4 x its width channels
 stem_shapes = {
     "conv1": (64, 16, 16),
     "maxpool": (64, 8, 8),

@@ -362,7 +362,8 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def exclusive_gate(shortcut, branch, gate_logits):
     # BEGIN SOLUTION
-    # hint: g = torch.sigmoid(gate_logits); g weighs the branch, 1 - g the shortcut
+    # hint: the logits are not a gate yet: squash them into (0, 1) first; then decide which path the
+    # gate weighs
     g = torch.sigmoid(gate_logits)
     return (1 - g) * shortcut + g * branch
     # END SOLUTION
@@ -382,7 +383,8 @@ checks.exclusive_gate(exclusive_gate)
 # %% tags=["solution"]
 def preact_forward(x, bn1, conv1, bn2, conv2):
     # BEGIN SOLUTION
-    # hint: F(x) = conv2(relu(bn2(conv1(relu(bn1(x)))))); then add x and stop
+    # hint: in full pre-activation, BN and ReLU come before each conv, and nothing comes after the
+    # addition
     return x + conv2(F.relu(bn2(conv1(F.relu(bn1(x))))))
     # END SOLUTION
 
@@ -400,7 +402,8 @@ checks.preact_forward(preact_forward)
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: every block multiplies what its shortcut carries by 0.5
+# hint: follow x along the shortcuts only: what does one block do to it, and how many blocks does
+# ResNet-110 have?
 shortcut_factor = 0.5**54
 # END SOLUTION
 

@@ -264,12 +264,34 @@ def test_a_typical_wrong_answer_fails_with_a_message_that_names_it(case):
     assert says in str(failure.value)
 
 
-def test_a_stub_is_left_to_raise_its_hint():
+def test_a_stub_is_reported_unanswered_in_one_line_with_its_first_hint(capsys):
     def stub(x, branch, shortcut):
-        raise NotImplementedError("Hint: add the two paths, then the ReLU")
+        raise NotImplementedError("Your turn: ...")
 
-    with pytest.raises(NotImplementedError, match="Hint"):
-        checks.residual_forward(stub)
+    assert checks.residual_forward(stub) is None
+    assert checks.projection_extra_parameters(...) is None
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2
+    assert lines[0].startswith(
+        "Unanswered: residual_forward. Hint: " + checks.HINTS["residual_forward"][0]
+    )
+    assert lines[1].endswith('More: checks.hint("projection_extra_parameters", 2).')
+
+
+def test_hints_come_in_steps_and_the_last_points_to_the_teacher_copy(capsys):
+    checks.hint("deletable", 2)
+    checks.hint("deletable", 3)
+    second, beyond = capsys.readouterr().out.splitlines()
+    assert second == "Hint 2 of 2 for deletable: " + checks.HINTS["deletable"][1]
+    assert "teacher's copy" in beyond
+    with pytest.raises(checks.CheckFailed, match="no exercise 'deleteable'.*deletable"):
+        checks.hint("deleteable")
+
+
+def test_every_exercise_has_a_nudge_and_a_second_hint_that_differ():
+    assert len(checks.HINTS) >= 12
+    for name, hints in checks.HINTS.items():
+        assert len(hints) >= 2 and len(set(hints)) == len(hints), name
 
 
 def test_a_wrong_type_is_named():

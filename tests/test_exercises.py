@@ -1,6 +1,6 @@
-"""The "Your turn" exercises: every solution in the notebooks passes its check, every student
-stub fails with its hint, `make student` is up to date, and a student notebook runs headless
-up to its first exercise."""
+"""The exercises: every solution in the notebooks passes its check, every student stub is
+reported unanswered with its first hint, `make student` is up to date, and a student notebook
+runs headless to its end, reporting each unanswered exercise in one line."""
 
 import importlib.util
 from pathlib import Path
@@ -8,6 +8,8 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
+
+from resnet_utils import checks
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -66,18 +68,44 @@ def test_every_solution_passes_its_check(path, capsys):
     assert out.count("Correct: ") == len(_exercises(notebook)), out
 
 
+def _check_name(check_cell):
+    return check_cell.source.strip().removeprefix("checks.").split("(")[0]
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_every_stub_fails_with_its_hint(path):
+def test_each_notebook_hint_is_the_first_of_its_exercise_hints(path):
+    for solution, check in _exercises(nbformat.read(path, as_version=4)):
+        hints = checks.HINTS[_check_name(check)]
+        assert len(hints) >= 2, "a nudge, then a second hint with more"
+        assert _hint(solution.source) == hints[0]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_stub_is_reported_unanswered_in_one_line_with_its_first_hint(path, capsys):
     teacher = nbformat.read(path, as_version=4)
     copy = student.student_notebook(teacher, path.name)
     namespace = {}
     exec(_exercise_cells(copy)[0].source, namespace)  # the imports
     for (solution, check), (original, _) in zip(_exercises(copy), _exercises(teacher), strict=True):
         assert student.BEGIN not in solution.source
-        with pytest.raises(NotImplementedError) as stub:
-            exec(solution.source, namespace)  # a stub answer (a value) raises here ...
-            exec(check.source, namespace)  # ... a stub function when the check calls it
-        assert str(stub.value).endswith("Hint: " + _hint(original.source))
+        exec(solution.source, namespace)
+        capsys.readouterr()
+        exec(check.source, namespace)  # no exception: Run All goes on
+        out = capsys.readouterr().out
+        name = _check_name(check)
+        assert out.splitlines() == [
+            f'Unanswered: {name}. Hint: {_hint(original.source)} More: checks.hint("{name}", 2).'
+        ]
+
+
+def test_a_top_level_solution_becomes_an_ellipsis_under_its_hint():
+    stub = student.stub_source(
+        "# BEGIN SOLUTION\n# hint: count the blocks\nanswer = 2 * 27\n# END SOLUTION"
+    )
+    assert stub.splitlines()[-1] == "answer = ..."
+    assert "Hint: count the blocks" in " ".join(stub.splitlines()[:-1]).replace("# ", "")
+    with pytest.raises(ValueError, match="must assign the answer to a name"):
+        student.stub_source("# BEGIN SOLUTION\n# hint: h\nprint(1)\n# END SOLUTION")
 
 
 def test_the_stub_keeps_the_signature_and_the_indentation():
@@ -119,25 +147,27 @@ def test_the_student_notebook_is_up_to_date(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_a_student_notebook_runs_headless_up_to_its_first_exercise(path, tmp_path, monkeypatch):
+def test_a_student_notebook_runs_headless_to_its_end_reporting_each_unanswered_exercise(
+    path, tmp_path, monkeypatch
+):
     monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("RESNET_SUMMARY_DIR", raising=False)
     out = tmp_path / path.name
-    with pytest.raises(papermill.PapermillExecutionError) as stopped:
-        papermill.execute_notebook(
-            str(ROOT / "student" / path.name),
-            str(out),
-            parameters={"profile": "smoke", "interactive": False, "progress": False},
-            cwd=str(ROOT / "notebooks"),
-            kernel_name="python3",
-            progress_bar=False,
-        )
-    assert stopped.value.ename == "NotImplementedError"
+    papermill.execute_notebook(
+        str(ROOT / "student" / path.name),
+        str(out),
+        parameters={"profile": "smoke", "interactive": False, "progress": False},
+        cwd=str(ROOT / "notebooks"),
+        kernel_name="python3",
+        progress_bar=False,
+    )
     code = [c for c in nbformat.read(out, as_version=4).cells if c.cell_type == "code"]
-    failed = [i for i, c in enumerate(code) if any(o.output_type == "error" for o in c.outputs)]
-    first_solution = next(i for i, c in enumerate(code) if "solution" in _tags(c))
-    assert len(failed) == 1 and failed[0] in (first_solution, first_solution + 1)
-    assert all(c.execution_count for c in code[: failed[0]]), "every cell before the exercise ran"
+    assert all(c.execution_count for c in code), "every cell ran"
+    assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    printed = "".join(o.get("text", "") for c in code for o in c.outputs if o.output_type == "stream")
+    solutions = sum("solution" in _tags(c) for c in code)
+    assert printed.count("Unanswered: ") == solutions > 0
+    assert "Correct: " not in printed
 
 
 def test_in_a_notebook_a_wrong_answer_shows_its_message_not_a_traceback():

@@ -8,10 +8,13 @@ A solution cell is tagged ``solution`` and holds its answer between two marker l
         return torch.relu(branch(x) + shortcut(x))
         # END SOLUTION
 
-In the student copy everything from ``# BEGIN SOLUTION`` to ``# END SOLUTION`` becomes
-``raise NotImplementedError("Your turn: ... Hint: ...")`` at the marker's indentation; the
-comment lines right after ``BEGIN SOLUTION`` are the hint. Outputs are cleared, and the
-Colab badge points at the student copy.
+In the student copy everything from ``# BEGIN SOLUTION`` to ``# END SOLUTION`` becomes a
+stub; the comment lines right after ``BEGIN SOLUTION`` are the hint (the first of the
+exercise's hints in ``resnet_utils.checks``). Inside a function the stub is
+``raise NotImplementedError("Your turn: ... Hint: ...")``; at the top level of a cell, where a
+raise would stop Run All, each name the solution assigns becomes ``name = ...``. Either way the
+check below reports the exercise as unanswered in one line and the notebook runs on. Outputs
+are cleared, and the Colab badge points at the student copy.
 
 Usage: python tools/student.py [--out student] notebooks/01_degradation.ipynb [...]
 """
@@ -19,6 +22,7 @@ Usage: python tools/student.py [--out student] notebooks/01_degradation.ipynb [.
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import textwrap
 from pathlib import Path
@@ -29,6 +33,7 @@ BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 SOLUTION_TAG = "solution"
 COLAB_PATH = re.compile(r"(colab\.research\.google\.com/github/\S*?/blob/[^/\s]+/)notebooks/")
 NOTICE = "Your turn: replace this raise with your answer, run the cell, then run the check below it."
+VALUE_NOTICE = "Your turn: replace ... with your answer, run the cell, then run the check below it."
 
 
 def stub_source(source: str, where: str = "a solution cell") -> str:
@@ -43,6 +48,7 @@ def stub_source(source: str, where: str = "a solution cell") -> str:
             i += 1
             continue
         indent = line[: len(line) - len(line.lstrip())]
+        begin = i
         i += 1
         hint = []
         while i < len(lines) and lines[i].strip().startswith("#") and lines[i].strip() != END:
@@ -54,13 +60,28 @@ def stub_source(source: str, where: str = "a solution cell") -> str:
             raise ValueError(f"{where}: '{BEGIN}' without '{END}'")
         if not hint:
             raise ValueError(f"{where}: a solution needs a '# hint: ...' line after '{BEGIN}'")
-        message = NOTICE + " Hint: " + " ".join(hint)
-        out.append(f"{indent}raise NotImplementedError(")
-        pieces = textwrap.wrap(message, 80, drop_whitespace=False)
-        out.extend(f"{indent}    {piece!r}" for piece in pieces)
-        out.append(f"{indent})")
+        if indent:
+            message = NOTICE + " Hint: " + " ".join(hint)
+            out.append(f"{indent}raise NotImplementedError(")
+            pieces = textwrap.wrap(message, 80, drop_whitespace=False)
+            out.extend(f"{indent}    {piece!r}" for piece in pieces)
+            out.append(f"{indent})")
+        else:
+            out.extend(_value_stub(lines[begin + 1 : i], hint, where))
         i += 1
     return "\n".join(out)
+
+
+def _value_stub(solution: list[str], hint: list[str], where: str) -> list[str]:
+    """``name = ...`` for each name a top-level solution assigns, under the hint as comments."""
+    names = []
+    for node in ast.parse("\n".join(solution)).body:
+        targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
+        names += [t.id for t in targets if isinstance(t, ast.Name) and t.id not in names]
+    if not names:
+        raise ValueError(f"{where}: a top-level solution must assign the answer to a name")
+    comments = textwrap.wrap(VALUE_NOTICE + " Hint: " + " ".join(hint), 92)
+    return [f"# {line}" for line in comments] + [f"{name} = ..." for name in names]
 
 
 def student_notebook(notebook: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
