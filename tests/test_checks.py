@@ -13,16 +13,20 @@ from resnet_utils import checks
 # --- answers that are wrong in a typical way ---------------------------------------------
 
 
-def _plain_count(depth, *, bn=True, conv_bias=False, fc_bias=True, first_conv_own_width=False):
+def _plain_count(
+    depth, *, bn=True, conv_bias=False, fc_bias=True, first_conv_own_width=False, block_bn=(0, 1, 2)
+):
     n = (depth - 2) // 6
 
-    def conv(cin, cout):
-        return cin * cout * 9 + (2 * cout if bn else 0) + (cout if conv_bias else 0)
+    def conv(cin, cout, with_bn=True):
+        return cin * cout * 9 + (2 * cout if bn and with_bn else 0) + (cout if conv_bias else 0)
 
     total, cin = conv(3, 16), 16
-    for width in (16, 32, 64):
+    for stage, width in enumerate((16, 32, 64)):
         for _ in range(n):
-            total += conv(width if first_conv_own_width else cin, width) + conv(width, width)
+            with_bn = stage in block_bn
+            total += conv(width if first_conv_own_width else cin, width, with_bn)
+            total += conv(width, width, with_bn)
             cin = width
     return total + 640 + (10 if fc_bias else 0)
 
@@ -92,6 +96,22 @@ WRONG = {
         checks.plain_parameter_count,
         lambda d: _plain_count(d, first_conv_own_width=True),
         "previous stage's channels",
+    ),
+    "plain count without the blocks' BN": (
+        checks.plain_parameter_count,
+        lambda d: _plain_count(d, block_bn=()),
+        "off by -64 per block in stage 1 (16 channels), -128 per block in stage 2 (32 channels), "
+        "-256 per block in stage 3 (64 channels). Likely: the BatchNorms inside the blocks",
+    ),
+    "plain count without BN in stage 3's blocks": (
+        checks.plain_parameter_count,
+        lambda d: _plain_count(d, block_bn=(0, 1)),
+        "off by -256 per block in stage 3 (64 channels). Likely: the BatchNorms",
+    ),
+    "plain count, an error that grows with depth but names no slip": (
+        checks.plain_parameter_count,
+        lambda d: _plain_count(d) + 5 * (d - 2) // 6,
+        "changes your error by +5. The blocks of the three stages differ",
     ),
     "plain count, constant error": (
         checks.plain_parameter_count,

@@ -55,15 +55,67 @@ def plain_parameter_count(count: Callable[[int], int]) -> None:
         )
     lines = [f"plain-{d}: off by {e:+,}" for d, e in errors.items()]
     if len(errors) == len(depths):
-        (d1, e1), (d2, e2) = list(errors.items())[:2]
-        per_block = (e2 - e1) / (3 * (blocks_per_stage(d2) - blocks_per_stage(d1)))
-        lines.append(
-            f"The error changes by {per_block:+,.0f} per block: count one block of each stage again."
-            if per_block
-            else "The error is the same at every depth: check the parts outside the blocks "
+        lines.append(_diagnose_per_stage(errors))
+    raise CheckFailed("\n".join(lines))
+
+
+WIDTHS = (16, 32, 64)  # the channels of the three stages of a CIFAR plain net
+# What one block of width c holds (two 3x3 convs and their BNs) is 18c^2 + 4c. Typical slips,
+# as the error they make in one block of each stage:
+BLOCK_SLIPS = {
+    "the BatchNorms inside the blocks are missing (two per block, 2 parameters per channel)": tuple(
+        -4 * c for c in WIDTHS
+    ),
+    "each block has two BatchNorms with 2 parameters per channel each; you counted half of that": tuple(
+        -2 * c for c in WIDTHS
+    ),
+    "the convs inside the blocks got a bias; a conv followed by BatchNorm has none": tuple(
+        2 * c for c in WIDTHS
+    ),
+    "a block has two 3x3 convs (each with its BN); you counted one": tuple(
+        -(9 * c * c + 2 * c) for c in WIDTHS
+    ),
+    "a 3x3 conv holds c_in x c_out x 9 weights; you left out the 3x3": tuple(
+        -2 * 8 * c * c for c in WIDTHS
+    ),
+}
+
+
+def _diagnose_per_stage(errors: dict[int, int]) -> str:
+    """Name the slip from how the error grows with depth, stage by stage.
+
+    Every stage gains a block when the depth grows by 6, and the blocks of the three stages
+    differ (16, 32, 64 channels), so the growth is a sum over stages, not three equal parts.
+    """
+    (d1, e1), (d2, e2), (d3, e3) = errors.items()
+    n1, n2, n3 = (blocks_per_stage(d) for d in (d1, d2, d3))
+    growth = (e2 - e1) / (n2 - n1)  # the error added by one more block in every stage
+    if not growth:
+        return (
+            "The error is the same at every depth: check the parts outside the blocks "
             "(first conv, its BN, the linear layer)."
         )
-    raise CheckFailed("\n".join(lines))
+    if e3 - e1 != growth * (n3 - n1):
+        return "Your count does not grow with the number of blocks as a sum of blocks would."
+    outside = e1 - growth * n1
+    rest = f" Besides that, {outside:+,.0f} outside the repeated blocks." if outside else ""
+    for stages in _stage_subsets():
+        for slip, per_stage in BLOCK_SLIPS.items():
+            if sum(per_stage[s] for s in stages) == growth:
+                where = ", ".join(
+                    f"{per_stage[s]:+,} per block in stage {s + 1} ({WIDTHS[s]} channels)"
+                    for s in stages
+                )
+                return f"Your count is off by {where}. Likely: {slip}.{rest}"
+    return (
+        f"One more block in each stage changes your error by {growth:+,.0f}. The blocks of the "
+        "three stages differ (16, 32, 64 channels): count one block of each stage again." + rest
+    )
+
+
+def _stage_subsets() -> list[tuple[int, ...]]:
+    """All stages first, then pairs, then single stages: the widest explanation wins."""
+    return [(0, 1, 2), (0, 1), (0, 2), (1, 2), (0,), (1,), (2,)]
 
 
 @exercise(
