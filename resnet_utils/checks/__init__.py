@@ -6,12 +6,19 @@ and the likely mistake. In a notebook only that message shows, not a traceback. 
 still unanswered is reported in one line with its first hint; ``hint(name, 2)`` gives more.
 """
 
+from .choices import per_seed
 from .common import HINTS, CheckFailed, hint
-from .deep_resnets import STEM_PARTS, bottleneck_parameters, imagenet_stem_shapes
-from .degradation import plain_parameter_count, weight_gradient_norms
-from .residual_learning import branch_to_shortcut_ratio, deletable
-from .skip_connections import projection_extra_parameters, residual_forward, zero_pad_shortcut
-from .skip_variants import exclusive_gate, preact_forward, shortcut_scale_after
+from .deep_resnets import STEM_PARTS, bottleneck_parameters, imagenet_stem_shapes, stride_placement
+from .degradation import deep_loss_on_every_seed, plain_parameter_count, weight_gradient_norms
+from .predictions import outcome_of, predict, reveal
+from .residual_learning import branch_to_shortcut_ratio, deletable, lesion_reading
+from .skip_connections import (
+    projection_extra_parameters,
+    residual_forward,
+    residual_loss_on_every_seed,
+    zero_pad_shortcut,
+)
+from .skip_variants import exclusive_gate, preact_forward, preact_on_every_seed, shortcut_scale_after
 
 __all__ = [
     "HINTS",
@@ -19,15 +26,24 @@ __all__ = [
     "CheckFailed",
     "bottleneck_parameters",
     "branch_to_shortcut_ratio",
+    "deep_loss_on_every_seed",
     "deletable",
     "exclusive_gate",
     "hint",
     "imagenet_stem_shapes",
+    "lesion_reading",
+    "outcome_of",
+    "per_seed",
     "plain_parameter_count",
     "preact_forward",
+    "preact_on_every_seed",
+    "predict",
     "projection_extra_parameters",
     "residual_forward",
+    "residual_loss_on_every_seed",
+    "reveal",
     "shortcut_scale_after",
+    "stride_placement",
     "weight_gradient_norms",
     "zero_pad_shortcut",
 ]

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..analysis import stage_shapes
+from ..counting import multiply_adds
 from ..models import Bottleneck, build_model, count_parameters
+from .choices import pick
 from .common import CheckFailed, as_number, bn_parameters, conv_outputs, exercise, passed, shape_of
 
 
@@ -91,3 +93,32 @@ def imagenet_stem_shapes(answer: dict) -> None:
         "on 32x32 the ImageNet stem leaves 8x8 after two layers, and layer4 works on a single "
         "pixel (2048x1x1): notebook 4's reason for a CIFAR stem."
     )
+
+
+TABLE_1_GMACS = {50: 3.8, 101: 7.6}  # He et al. 2015, Table 1 (224x224, 1000 classes)
+PLACEMENT_STATEMENTS = {
+    "a": "v1, the stride on the first 1x1 conv, gives Table 1's counts (within 0.1 G)",
+    "b": "v1.5, the stride on the 3x3 conv, gives Table 1's counts (within 0.1 G)",
+    "c": "neither placement comes within 0.1 G of Table 1's counts",
+}
+
+
+@exercise(
+    "compare each column of the table with Table 1's column, net by net",
+    "ResNet-50: Table 1 says 3.8 G; which column is within 0.1 G of it, and does the same column "
+    "come within 0.1 G of 7.6 for ResNet-101?",
+)
+def stride_placement(answer) -> None:
+    """Which stride placement reproduces the multiply-adds of He et al. 2015, Table 1?"""
+    matches = {}
+    for letter, where in (("a", "1x1"), ("b", "3x3")):
+        counts = {
+            d: multiply_adds(build_model(f"resnet{d}", num_classes=1000, stride_on=where), (3, 224, 224))
+            / 1e9
+            for d in TABLE_1_GMACS
+        }
+        matches[letter] = all(abs(counts[d] - g) <= 0.1 for d, g in TABLE_1_GMACS.items())
+        matches[letter + "_text"] = ", ".join(f"ResNet-{d} {c:.2f} G" for d, c in counts.items())
+    correct = "a" if matches["a"] and not matches["b"] else "b" if matches["b"] else "c"
+    table = f"Table 1: 3.8 and 7.6 G; v1: {matches['a_text']}; v1.5: {matches['b_text']}."
+    pick(answer, PLACEMENT_STATEMENTS, correct, {k: table for k in PLACEMENT_STATEMENTS})

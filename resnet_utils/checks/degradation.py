@@ -10,6 +10,7 @@ import torch
 from ..analysis import gradient_norms
 from ..models import build_model, count_parameters, weighted_layers
 from ..models.cifar import blocks_per_stage
+from .choices import check_seed_agreement
 from .common import CheckFailed, as_number, bn_parameters, conv_outputs, exercise, passed
 
 
@@ -177,3 +178,13 @@ def weight_gradient_norms(norms_of: Callable) -> None:
         f"{got[-1]:.4g} (expected {expected[-1]:.4g}). Use the mean cross-entropy of the batch, "
         "model.train() (BatchNorm uses the batch's statistics), one backward pass."
     )
+
+
+@exercise(
+    "the dots of the per-seed figure are the seeds: compare the two nets seed by seed, not their means",
+    "checks.per_seed(deep, shallow, 'train_loss') lists (seed, the deeper net's loss, the shallower "
+    "net's); look at the sign of each difference",
+)
+def deep_loss_on_every_seed(answer, deep, shallow) -> None:
+    """Is the deeper plain net's training loss higher on every seed, or do the seeds disagree?"""
+    check_seed_agreement(answer, deep, shallow, "train_loss", deep.label, shallow.label)

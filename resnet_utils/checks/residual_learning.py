@@ -10,6 +10,7 @@ from torch import nn
 
 from ..inspect_blocks import _eval_mode, _hooks, blocks, deletable_blocks
 from ..models import build_model
+from .choices import pick
 from .common import CheckFailed, as_number, exercise, passed, shape_of
 
 
@@ -113,3 +114,26 @@ def deletable(find: Callable) -> None:
         f"ResNet-20: {len(found['resnet20'])} deletable blocks, ResNet-56: "
         f"{len(found['resnet56'])}; the first block of stages 2 and 3 cannot go."
     )
+
+
+LESION_STATEMENTS = {
+    "a": "one deletion costs ResNet-56 a smaller share of the way to chance than plain-56, beyond "
+    "the seeds' spread",
+    "b": "one deletion costs ResNet-56 a larger share than plain-56, beyond the seeds' spread",
+    "c": "the two shares are within noise of each other",
+    "d": "no verdict: a net has not trained enough to compare (or there is no noise to measure)",
+}
+
+
+@exercise(
+    "read the verdict line 'share lost to chance' above (or its absence): which word does it end on?",
+    "'lower' means ResNet-56 loses the smaller share; a verdict that is missing or says 'not "
+    "compared' supports none of the first three statements",
+)
+def lesion_reading(answer, verdict) -> None:
+    """Which statement does the lesion verdict (ResNet-56 against plain-56) support?"""
+    word = verdict.word if verdict is not None else "not compared"
+    correct = {"lower": "a", "higher": "b", "within noise": "c"}.get(word, "d")
+    said = str(verdict) if verdict is not None else "this run printed no lesion verdict"
+    why = {letter: f"The verdict reads: {said}" for letter in LESION_STATEMENTS}
+    pick(answer, LESION_STATEMENTS, correct, why)

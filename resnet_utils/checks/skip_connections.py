@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models import ZeroPadShortcut, build_model, count_parameters
+from .choices import check_seed_agreement
 from .common import CheckFailed, as_number, as_tensor, exercise, passed, same, shape_of
 
 
@@ -162,3 +163,13 @@ def projection_extra_parameters(answer) -> None:
         )
         + "."
     )
+
+
+@exercise(
+    "the dots of the per-seed figure are the seeds: compare the two nets seed by seed, not their means",
+    "checks.per_seed(resnet, plain, 'train_loss') lists (seed, ResNet's loss, the plain net's); "
+    "look at the sign of each difference",
+)
+def residual_loss_on_every_seed(answer, resnet, plain) -> None:
+    """Is the residual net's training loss lower than the plain net's on every seed?"""
+    check_seed_agreement(answer, resnet, plain, "train_loss", resnet.label, plain.label)

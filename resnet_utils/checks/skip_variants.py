@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from ..models import BasicBlock, Variant
+from .choices import check_seed_agreement
 from .common import CheckFailed, as_number, as_tensor, exercise, passed, same, shape_of
 
 
@@ -131,3 +132,13 @@ def shortcut_scale_after(answer, *, scale: float = 0.5, block_count: int = 54) -
     raise CheckFailed(
         f"you said {answer:.3g}; each of the {block_count} shortcuts multiplies x by {scale}."
     )
+
+
+@exercise(
+    "the verdict compares means; here compare the two variants seed by seed",
+    "checks.per_seed(preact, original, 'test_acc') lists (seed, pre-activation's accuracy, the "
+    "original's); look at the sign of each difference",
+)
+def preact_on_every_seed(answer, preact, original) -> None:
+    """Is full pre-activation's test accuracy above the original's on every seed?"""
+    check_seed_agreement(answer, preact, original, "test_acc", "full pre-activation", "original")

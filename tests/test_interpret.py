@@ -1,0 +1,107 @@
+"""Predictions and interpretation exercises: the right choice comes from the measurements,
+a wrong pick or an invalid prediction fails in words, an empty one is skipped in one line."""
+
+import pytest
+from fakes import fake_run
+
+from resnet_utils import checks
+from resnet_utils.groups import RunGroup
+from resnet_utils.verdicts import compare
+
+
+def _group(name, losses, accs=None):
+    accs = accs or [0.6] * len(losses)
+    runs = [fake_run(loss, a, seed=s, name=name) for s, (loss, a) in enumerate(zip(losses, accs))]
+    return RunGroup(runs)
+
+
+DEEP_WORSE = _group("plain56", [1.50, 1.52, 1.49]), _group("plain20", [1.20, 1.22, 1.21])
+MIXED = _group("plain56", [1.50, 1.10, 1.49]), _group("plain20", [1.20, 1.22, 1.21])
+
+
+def test_a_prediction_is_recorded_and_a_typo_is_refused(capsys):
+    checks.predict("plain56", ["plain20", "plain56", "within noise"])
+    checks.predict(None, ["plain20", "plain56"])
+    recorded, skipped = capsys.readouterr().out.splitlines()
+    assert recorded.startswith("Prediction recorded: plain56")
+    assert skipped.startswith("No prediction made")
+    with pytest.raises(
+        checks.CheckFailed, match="predict one of 'plain20', 'plain56'; you wrote 'plain-56'"
+    ):
+        checks.predict("plain-56", ["plain20", "plain56"])
+
+
+def test_the_reveal_puts_the_prediction_beside_the_measured_verdict(capsys):
+    verdict = compare(*DEEP_WORSE, "train_loss")
+    assert checks.outcome_of(verdict) == "plain20"  # the lower training loss is the better side
+    checks.reveal("plain56", checks.outcome_of(verdict), str(verdict))
+    checks.reveal("plain20", checks.outcome_of(verdict), str(verdict))
+    checks.reveal(None, checks.outcome_of(verdict), str(verdict))
+    wrong, right, none = capsys.readouterr().out.splitlines()
+    assert wrong.startswith("You predicted plain56; measured: plain20. Not what you predicted")
+    assert right.startswith("You predicted plain20; measured: plain20. As you predicted.")
+    assert none.startswith("No prediction to compare (prediction = None). Measured: plain20.")
+    assert str(verdict) in wrong
+
+
+def test_an_untrained_net_gives_no_outcome_to_predict(capsys):
+    untrained = _group("plain56", [2.30, 2.29, 2.31])
+    verdict = compare(untrained, DEEP_WORSE[1], "train_loss")
+    assert checks.outcome_of(verdict) is None
+    checks.reveal("plain20", None, str(verdict))
+    assert "this run gives no verdict" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "groups, right, wrong, says",
+    [
+        (DEEP_WORSE, "a", "b", "higher on 3 of 3 seeds"),
+        (MIXED, "b", "a", "higher on 2 of 3 seeds (seed 0: plain56 1.500, plain20 1.200"),
+    ],
+)
+def test_seed_agreement_is_read_from_the_per_seed_numbers(groups, right, wrong, says, capsys):
+    checks.deep_loss_on_every_seed(right, *groups)
+    assert capsys.readouterr().out.startswith(f"Correct: ({right})")
+    with pytest.raises(checks.CheckFailed) as failure:
+        checks.deep_loss_on_every_seed(wrong, *groups)
+    assert f"({wrong}) is not what the numbers say" in str(failure.value)
+    assert says in str(failure.value)
+
+
+def test_seeds_are_paired_by_seed_not_by_position():
+    a = RunGroup(
+        [
+            fake_run(1.5, 0.6, seed=0),
+            fake_run(2.2, 0.1, seed=1, diverged=True),
+            fake_run(1.0, 0.6, seed=2),
+        ]
+    )
+    b = _group("plain20", [1.2, 1.2, 1.2])
+    assert [s for s, _, _ in checks.per_seed(a, b, "train_loss")] == [0, 2]
+    checks.deep_loss_on_every_seed("b", a, b)  # seed 0 higher, seed 2 lower
+
+
+def test_a_choice_must_be_one_of_the_letters_and_an_empty_one_is_unanswered(capsys):
+    with pytest.raises(
+        checks.CheckFailed, match="answer with one letter of 'a', 'b', 'c'; you gave 'yes'"
+    ):
+        checks.residual_loss_on_every_seed("yes", *DEEP_WORSE)
+    checks.residual_loss_on_every_seed(..., *DEEP_WORSE)
+    assert capsys.readouterr().out.startswith("Unanswered: residual_loss_on_every_seed. Hint: ")
+
+
+def test_the_lesion_reading_follows_the_verdict_word():
+    shares = [0.10, 0.12, 0.11], [0.50, 0.55, 0.52]
+    verdict = compare(*shares, "share lost to chance", a_name="ResNet-56", b_name="plain-56")
+    checks.lesion_reading("a", verdict)
+    with pytest.raises(checks.CheckFailed, match="The verdict reads: share lost to chance"):
+        checks.lesion_reading("c", verdict)
+    checks.lesion_reading("d", None)
+    with pytest.raises(checks.CheckFailed, match="printed no lesion verdict"):
+        checks.lesion_reading("a", None)
+
+
+def test_the_stride_placement_is_computed_from_the_nets():
+    checks.stride_placement("a")
+    with pytest.raises(checks.CheckFailed, match=r"v1: ResNet-50 3\.86 G"):
+        checks.stride_placement("b")
