@@ -139,6 +139,17 @@ for part, shape in stage_shapes(build_model("plain56")):
 # from the seeds and, for test accuracy, the sampling error of the test images). A finished
 # run is stored in the run cache, so running this cell again loads it.
 
+# %% [markdown]
+# **Your prediction first.** Before training: with the same recipe and budget, which net will
+# end with the lower training loss, or will the two be within the seeds' noise? Write it in the
+# cell below (as a string) and run it; the verdict below prints it beside what was measured.
+
+# %%
+from resnet_utils import checks
+
+prediction = None  # "plain20", "plain56" (the nets of `depths`) or "within noise"
+checks.predict(prediction, [f"plain{d}" for d in depths] + ["within noise"])
+
 # %%
 groups = {depth: session.train(f"plain{depth}", seeds=seeds) for depth in depths}
 for group in groups.values():
@@ -191,12 +202,31 @@ else:
             f"plain-{depths[0]} did learn with the same budget: the deeper net has barely started. "
             "Whether it would end worse needs a longer run (a larger `epochs`) to say."
         )
+checks.reveal(prediction, checks.outcome_of(loss_verdict), "(the lower training loss)")
 
 # %%
 plot_final(
     {f"plain{d}": g for d, g in groups.items()}, "train_loss", title="final training loss, per seed"
 )
 plt.show()
+
+# %% [markdown]
+# **Read the figure: does the verdict hold seed by seed?** The verdict compares means. Each dot
+# above is one seed, and the same seed means the same batch order for both nets. Which
+# statement does this run support? (a) on every seed, the deeper net's training loss is higher
+# than the shallower net's; (b) on some seeds it is higher, on others not: the seeds disagree;
+# (c) on every seed, the deeper net's training loss is lower. Answer with a letter.
+
+# %% tags=["solution"]
+# BEGIN SOLUTION
+# hint: the dots of the per-seed figure are the seeds: compare the two nets seed by seed, not
+# their means
+signs = {x > y for _, x, y in checks.per_seed(deep, shallow, "train_loss")}
+seed_answer = "b" if len(signs) != 1 else "a" if signs == {True} else "c"
+# END SOLUTION
+
+# %%
+checks.deep_loss_on_every_seed(seed_answer, deep, shallow)
 
 # %% [markdown]
 # ## Degradation, or just slow?
@@ -423,10 +453,11 @@ record = session.finish(summary)
 # ## Your turn
 #
 # Each exercise has a cell for your answer and a check below it. Replace the
-# `raise NotImplementedError(...)` with your code (its message is a hint), run the cell,
-# then run the check: it tries your answer on cases of its own and says what is right, or
-# what is wrong and why. (The teacher's copy of this notebook has the solutions in these
-# cells.)
+# `raise NotImplementedError(...)` (or the `...`) with your answer, run the cell, then run the
+# check: it tries your answer on cases of its own and says what is right, or what is wrong and
+# why. An exercise left open is reported in one line with a first hint, and the notebook runs
+# on; `checks.hint("name", 2)` gives a second hint. (The teacher's copy of this notebook has
+# the solutions in these cells.)
 
 # %%
 import torch.nn.functional as F

@@ -125,6 +125,18 @@ for depth in (20, 32, 44, 56, 110):
 # Plain nets that notebook 1 trained with this profile and seed are loaded from the run
 # cache rather than trained again.
 
+# %% [markdown]
+# **Your prediction first.** At the greatest depth trained here, same recipe and budget, same
+# parameters: which ends with the lower training loss, the plain net or the residual one, or
+# will they be within the seeds' noise? Write it below and run the cell; the verdicts print it
+# beside what was measured.
+
+# %%
+from resnet_utils import checks
+
+prediction = None  # "plain56" or "resnet56" (the deepest of `depths`), or "within noise"
+checks.predict(prediction, [f"{f}{depths[-1]}" for f in ("plain", "resnet")] + ["within noise"])
+
 # %%
 runs = {}
 for depth in depths:
@@ -203,6 +215,29 @@ elif depth_verdict.word == "within noise":
     print(f"ResNet-{deep} and ResNet-{shallow} are within noise of each other in this run.")
 plain_gap = compare(runs[f"plain{deep}"], runs[f"plain{shallow}"], "train_loss")
 print(f"for comparison, without shortcuts: {plain_gap}")
+checks.reveal(
+    prediction, checks.outcome_of(verdicts[deep]), f"(the lower training loss at depth {deep})"
+)
+
+# %% [markdown]
+# **Read the per-seed figure: does the shortcut win on every seed?** Above, each dot of "final
+# training loss: one dot per seed" is one seed; the same seed means the same batch order for
+# both nets. At the greatest depth, which statement does this run support? (a) on every seed,
+# the residual net's training loss is higher than the plain net's; (b) on some seeds it is
+# higher, on others not: the seeds disagree; (c) on every seed, the residual net's training
+# loss is lower. Answer with a letter.
+
+# %% tags=["solution"]
+# BEGIN SOLUTION
+# hint: the dots of the per-seed figure are the seeds: compare the two nets seed by seed, not
+# their means
+pairs = checks.per_seed(runs[f"resnet{deep}"], runs[f"plain{deep}"], "train_loss")
+signs = {x > y for _, x, y in pairs}
+seed_answer = "b" if len(signs) != 1 else "a" if signs == {True} else "c"
+# END SOLUTION
+
+# %%
+checks.residual_loss_on_every_seed(seed_answer, runs[f"resnet{deep}"], runs[f"plain{deep}"])
 
 # %% [markdown]
 # ## How the gradient flows
@@ -291,10 +326,11 @@ record = session.finish(summary)
 # ## Your turn
 #
 # Each exercise has a cell for your answer and a check below it. Replace the
-# `raise NotImplementedError(...)` with your code (its message is a hint), run the cell,
-# then run the check: it tries your answer on cases of its own and says what is right, or
-# what is wrong and why. (The teacher's copy of this notebook has the solutions in these
-# cells.)
+# `raise NotImplementedError(...)` (or the `...`) with your answer, run the cell, then run the
+# check: it tries your answer on cases of its own and says what is right, or what is wrong and
+# why. An exercise left open is reported in one line with a first hint, and the notebook runs
+# on; `checks.hint("name", 2)` gives a second hint. (The teacher's copy of this notebook has
+# the solutions in these cells.)
 
 # %%
 import torch

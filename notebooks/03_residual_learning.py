@@ -252,6 +252,18 @@ if interactive and "resnet56" in branches:
 # can be deleted: the first block of stages 2 and 3 changes resolution and channels, so
 # it stays. Each trained seed is lesioned; the plot shows seed `seed`.
 
+# %% [markdown]
+# **Your prediction first.** In the trained ResNet-56, deleting a block of which stage will
+# cost the most test accuracy: a block of `layer1` (16 channels, 32x32), `layer2` or `layer3`
+# (64 channels, 8x8)? Write it below and run the cell; after the lesions it is printed beside
+# the stage of the single most harmful deletion.
+
+# %%
+from resnet_utils import checks
+
+prediction = None  # "layer1", "layer2" or "layer3"
+checks.predict(prediction, ["layer1", "layer2", "layer3"])
+
 # %%
 lesion_nets = [n for n in ("plain56", "resnet56") if n in trained]
 deletable = deletable_blocks(trained[lesion_nets[0]][0])
@@ -300,6 +312,45 @@ if {"plain56", "resnet56"} <= lost_share.keys():
         + ", ".join(f"{b} ({per_block[b]:.1%})" for b in worst)
         + f"; {where}."
     )
+
+# %%
+lesion_verdict = None
+if {"plain56", "resnet56"} <= lost_share.keys():
+    lesion_verdict = compare(
+        lost_share["resnet56"],
+        lost_share["plain56"],
+        "share lost to chance",
+        a_name="ResNet-56",
+        b_name="plain-56",
+    )
+harm = {}
+if "resnet56" in ok and "resnet56" in lesions:
+    harm = {b: fmean(les[b] for les in lesions["resnet56"]) for b in deletable}
+worst_stage = min(harm, key=harm.get).split(".")[0] if harm else None
+evidence = (
+    f"(the most harmful single deletion: {min(harm, key=harm.get)}, mean over seeds)"
+    if harm
+    else "(ResNet-56 has not trained enough for its lesions to say anything)"
+)
+checks.reveal(prediction, worst_stage, evidence)
+
+# %% [markdown]
+# **Read the lesion verdict.** Which statement does the verdict line "share lost to chance"
+# above (ResNet-56 against plain-56) support? (a) one deletion costs ResNet-56 a smaller share
+# of the way to chance than plain-56, beyond the seeds' spread; (b) it costs ResNet-56 a larger
+# share; (c) the two shares are within noise of each other; (d) no verdict: a net has not
+# trained enough to compare (the line is missing, or says "not compared"). Answer with a letter.
+
+# %% tags=["solution"]
+# BEGIN SOLUTION
+# hint: read the verdict line 'share lost to chance' above (or its absence): which word does it
+# end on?
+word = lesion_verdict.word if lesion_verdict is not None else "not compared"
+lesion_answer = {"lower": "a", "higher": "b", "within noise": "c"}.get(word, "d")
+# END SOLUTION
+
+# %%
+checks.lesion_reading(lesion_answer, lesion_verdict)
 
 # %% [markdown]
 # ## The loss around the trained nets (Li et al. 2018)
@@ -419,10 +470,11 @@ record = session.finish(summary)
 # ## Your turn
 #
 # Each exercise has a cell for your answer and a check below it. Replace the
-# `raise NotImplementedError(...)` with your code (its message is a hint), run the cell,
-# then run the check: it tries your answer on cases of its own and says what is right, or
-# what is wrong and why. (The teacher's copy of this notebook has the solutions in these
-# cells.)
+# `raise NotImplementedError(...)` (or the `...`) with your answer, run the cell, then run the
+# check: it tries your answer on cases of its own and says what is right, or what is wrong and
+# why. An exercise left open is reported in one line with a first hint, and the notebook runs
+# on; `checks.hint("name", 2)` gives a second hint. (The teacher's copy of this notebook has
+# the solutions in these cells.)
 
 # %%
 import torch  # noqa: F811 (again here: the exercises' cells run on their own in the tests)

@@ -164,6 +164,18 @@ for depth in (50, 101, 152):
 # Forward + backward time for one batch of 32x32 images on this notebook's device, and the
 # memory autograd keeps for the backward pass (counted tensor by tensor, fp32).
 
+# %% [markdown]
+# **Your prediction first.** ResNet-152 has three times ResNet-50's multiply-adds (11.3 against
+# 3.8 G in the paper's Table 1). How many times longer will one training step of ResNet-152
+# take than one of ResNet-50 on this device: "under 2x", "2x to 4x" or "over 4x"? Write it
+# below and run the cell; the measurement prints it beside the measured ratio.
+
+# %%
+from resnet_utils import checks
+
+prediction = None  # "under 2x", "2x to 4x" or "over 4x"
+checks.predict(prediction, ["under 2x", "2x to 4x", "over 4x"])
+
 # %%
 costs = {}
 for depth in (50, 101, 152):
@@ -176,6 +188,9 @@ for depth in (50, 101, 152):
         f"ResNet-{depth}: {costs[depth]['seconds'] * 1000:7.0f} ms per batch of {cost_batch}, "
         f"{costs[depth]['backward_mb']:6.0f} MB kept for backward"
     )
+step_ratio = costs[152]["seconds"] / costs[50]["seconds"]
+measured = "under 2x" if step_ratio < 2 else "2x to 4x" if step_ratio <= 4 else "over 4x"
+checks.reveal(prediction, measured, f"(ResNet-152 / ResNet-50 step time: {step_ratio:.1f}x)")
 
 # %% [markdown]
 # ## Training the three with one recipe
@@ -247,10 +262,23 @@ for depth, published in TABLE_1_GMACS.items():
     print(f"ResNet-{depth:<3} {v1:>17.2f}G {v15:>19.2f}G {v15 - v1:>9.2f}G {published:>7.1f}G")
 
 # %% [markdown]
-# Read the table: which placement matches the paper's counts, to their rounding? The extra
-# cost of v1.5 is the same in all three nets, because the nets differ only in how many
+# The extra cost of v1.5 is the same in all three nets, because the nets differ only in how many
 # blocks each stage repeats, and the stride sits in the three blocks where a stage starts.
 # Parameters are the same in both (a stride has no weights).
+#
+# **Read the table.** Which statement does it support? (a) v1, the stride on the first 1x1
+# conv, gives Table 1's counts (within 0.1 G); (b) v1.5, the stride on the 3x3 conv, gives
+# Table 1's counts (within 0.1 G); (c) neither placement comes within 0.1 G of Table 1's
+# counts. Answer with a letter.
+
+# %% tags=["solution"]
+# BEGIN SOLUTION
+# hint: compare each column of the table with Table 1's column, net by net
+placement_answer = "a"  # v1: 3.86 and 7.57 G against Table 1's 3.8 and 7.6
+# END SOLUTION
+
+# %%
+checks.stride_placement(placement_answer)
 
 # %% [markdown]
 # ## The stem question
@@ -326,10 +354,11 @@ record = session.finish(summary)
 # ## Your turn
 #
 # Each exercise has a cell for your answer and a check below it. Replace the
-# `raise NotImplementedError(...)` with your code (its message is a hint), run the cell,
-# then run the check: it tries your answer on cases of its own and says what is right, or
-# what is wrong and why. (The teacher's copy of this notebook has the solutions in these
-# cells.)
+# `raise NotImplementedError(...)` (or the `...`) with your answer, run the cell, then run the
+# check: it tries your answer on cases of its own and says what is right, or what is wrong and
+# why. An exercise left open is reported in one line with a first hint, and the notebook runs
+# on; `checks.hint("name", 2)` gives a second hint. (The teacher's copy of this notebook has
+# the solutions in these cells.)
 
 # %%
 

@@ -159,6 +159,18 @@ for name, (_, options, _, _) in VARIANTS.items():
 # Same depth, recipe and data; each variant with the same seeds. A run whose loss stops
 # being a finite number is stopped and recorded as diverged.
 
+# %% [markdown]
+# **Your prediction first.** Exclusive gating with b_g = -6 starts with every gate almost shut.
+# Against the original block, with this run's budget, will it end with "higher" or "lower"
+# test accuracy, or "within noise"? Write it below and run the cell; the verdicts print it
+# beside what was measured.
+
+# %%
+from resnet_utils import checks
+
+prediction = None  # "higher", "lower" or "within noise"
+checks.predict(prediction, ["higher", "lower", "within noise"])
+
 # %%
 runs = {}
 for name, (_, options, _, _) in VARIANTS.items():
@@ -236,6 +248,9 @@ print(f"worse than the original here (lower accuracy): {'; '.join(outcome['lower
 print(f"better than the original here: {'; '.join(outcome['higher']) or 'none'}")
 print(f"within noise of the original: {'; '.join(outcome['within noise']) or 'none'}")
 print(f"not trained enough to compare: {'; '.join(outcome['not compared']) or 'none'}")
+gating = compare(runs["exclusive gating, b_g = -6"], base, "test_acc", test_size=n_test)
+measured = None if gating.word == "not compared" else gating.word
+checks.reveal(prediction, measured, f"(exclusive gating, b_g = -6, against the original: {gating})")
 
 # %%
 failing = [n for n, g in runs.items() if g.diverged or 1 - g.mean("test_acc") > FAIL]
@@ -261,6 +276,24 @@ for name in published_fail:
     print(f"The paper's 'fail' at ResNet-110, {name}: here, {here}.")
 pre = compare(runs["full pre-activation"], base, "test_acc", test_size=n_test)
 print(f"Full pre-activation (the paper: 6.37% vs 6.61% error at ResNet-110): {pre}")
+
+# %% [markdown]
+# **Does that verdict hold seed by seed?** The verdict compares means over the seeds; each
+# variant was trained with the same seeds. Comparing full pre-activation with the original
+# seed by seed, which statement does this run support? (a) on every seed, full
+# pre-activation's test accuracy is higher than the original's; (b) on some seeds it is
+# higher, on others not: the seeds disagree; (c) on every seed it is lower. Answer with a letter.
+
+# %% tags=["solution"]
+# BEGIN SOLUTION
+# hint: the verdict compares means; here compare the two variants seed by seed
+pairs = checks.per_seed(runs["full pre-activation"], base, "test_acc")
+signs = {x > y for _, x, y in pairs}
+seed_answer = "b" if len(signs) != 1 else "a" if signs == {True} else "c"
+# END SOLUTION
+
+# %%
+checks.preact_on_every_seed(seed_answer, runs["full pre-activation"], base)
 
 # %% [markdown]
 # ## Why exclusive gating with b_g = -6 trains so slowly here
@@ -339,10 +372,11 @@ record = session.finish(summary)
 # ## Your turn
 #
 # Each exercise has a cell for your answer and a check below it. Replace the
-# `raise NotImplementedError(...)` with your code (its message is a hint), run the cell,
-# then run the check: it tries your answer on cases of its own and says what is right, or
-# what is wrong and why. (The teacher's copy of this notebook has the solutions in these
-# cells.)
+# `raise NotImplementedError(...)` (or the `...`) with your answer, run the cell, then run the
+# check: it tries your answer on cases of its own and says what is right, or what is wrong and
+# why. An exercise left open is reported in one line with a first hint, and the notebook runs
+# on; `checks.hint("name", 2)` gives a second hint. (The teacher's copy of this notebook has
+# the solutions in these cells.)
 
 # %%
 import torch
