@@ -51,6 +51,10 @@ class RunCache:
         key = run_key(spec)
         return self.root / f"{key}.json", self.root / f"{key}.pt"
 
+    def checkpoint_path(self, spec: dict) -> Path:
+        """Where an unfinished run keeps its last epoch (see ``train.fit``); gone once it is done."""
+        return self.root / f"{run_key(spec)}.resume.pt"
+
     def load(self, spec: dict) -> tuple[dict, dict | None] | None:
         """(history, weights or None) for this spec, or None if there is no sound entry."""
         record_path, weights_path = self.paths(spec)

@@ -98,7 +98,17 @@ def train(
             model = build_model(name, **options)
 
     label = name + "".join(f" {k}={v}" for k, v in sorted(options.items()))
-    history = fit(model, data, recipe, seed=seed, device=device, progress=progress, description=label)
+    checkpoint = store.checkpoint_path(spec) if store is not None else None
+    history = fit(
+        model,
+        data,
+        recipe,
+        seed=seed,
+        device=device,
+        progress=progress,
+        description=label,
+        checkpoint=checkpoint,
+    )
     diverged = history["diverged"]
     model = model.to(memory_format=torch.contiguous_format)
     if store is not None:
@@ -111,4 +121,6 @@ def train(
                 "storage_dir a folder you can write to, to keep the next runs.",
                 stacklevel=2,
             )
+        else:
+            checkpoint.unlink(missing_ok=True)  # the finished run is stored: keep only that
     return Run(name, spec, history, None if diverged else model, from_cache=False, options=options)
