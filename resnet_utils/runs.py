@@ -47,6 +47,29 @@ class Run:
         return values[-1] if values else None
 
 
+def run_spec(
+    name: str, data: ImageData, recipe: Recipe, *, seed: int, options: dict, device: torch.device
+) -> tuple[str, dict, nn.Module]:
+    """The net's canonical name, the spec that keys its run in the cache, and the fresh net
+    (built with ``seed``): what :func:`train` trains, and what a plan looks up beforehand."""
+    torch.manual_seed(seed)
+    model = build_model(name, **options)  # a bad name or option fails here, before anything else
+    # "Resnet56", or "resnet56" with batchnorm=True, is the net "resnet56": one cache entry.
+    # The Run keeps the options as given, so labels still tell apart what the caller did.
+    name, keyed_options = canonical(name, options)
+    spec = {
+        "model": name,
+        "options": keyed_options,
+        "layout": module_layout(model),
+        "data": data.fingerprint,
+        "recipe": recipe.as_dict(),
+        "seed": seed,
+        "device": device.type,
+        "precision": precision_name(autocast_dtype(device)),
+    }
+    return name, spec, model
+
+
 def train(
     name: str,
     data: ImageData,
@@ -65,21 +88,7 @@ def train(
     """
     options = dict(options or {})
     device = pick_device(device)
-    torch.manual_seed(seed)
-    model = build_model(name, **options)  # a bad name or option fails here, before anything else
-    # "Resnet56", or "resnet56" with batchnorm=True, is the net "resnet56": one cache entry.
-    # The Run keeps the options as given, so labels still tell apart what the caller did.
-    name, keyed_options = canonical(name, options)
-    spec = {
-        "model": name,
-        "options": keyed_options,
-        "layout": module_layout(model),
-        "data": data.fingerprint,
-        "recipe": recipe.as_dict(),
-        "seed": seed,
-        "device": device.type,
-        "precision": precision_name(autocast_dtype(device)),
-    }
+    name, spec, model = run_spec(name, data, recipe, seed=seed, options=options, device=device)
     store = RunCache() if cache is True else cache or None
     if store is not None and (hit := store.load(spec)) is not None:
         history, weights = hit

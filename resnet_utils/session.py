@@ -18,6 +18,7 @@ from .groups import RunGroup
 from .guidance import device_advice
 from .hardware import autocast_dtype, describe_device, pick_device, precision_name
 from .paths import cache_root, describe_storage, use_storage
+from .plan import Plan, make_plan, plan_heading
 from .profiles import PROFILE_ENV, Profile, get_profile
 from .reference import CURVES
 from .runs import Run, train
@@ -81,6 +82,24 @@ class Session:
             self.runs[key] = run
             members.append(run)
         return members[0] if seeds is None else RunGroup(members, title)
+
+    def plan(self, nets, *, seeds: int = 1, data: ImageData | None = None, recipe=None) -> Plan:
+        """Print (and return) what training ``nets`` with ``seeds`` seeds each will do: the
+        runs that come from the cache, those left to train, and an estimate of their time on
+        this machine from a few timed steps. ``nets``: names, or ``(name, options)`` or
+        ``(name, options, title)`` tuples, as later given to :meth:`train`."""
+        data = self.data if data is None else data
+        recipe = self.recipe if recipe is None else recipe
+        plan = make_plan(
+            nets,
+            data,
+            recipe,
+            seeds=list(range(self.seed, self.seed + seeds)),
+            device=self.device,
+            heading=plan_heading(self.profile.name, data, recipe, self.device),
+        )
+        print(plan)
+        return plan
 
     def compare(self, a, b, metric: str, *, test_size: int | None = None) -> Verdict:
         """:func:`resnet_utils.verdicts.compare` with this session's test-set size."""

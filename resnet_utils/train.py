@@ -291,3 +291,47 @@ def _scheduler(optimizer, recipe: Recipe, total_steps: int):
 
         return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
     raise ValueError(f"unknown schedule {recipe.schedule!r}: use 'onecycle' or 'step'.")
+
+
+def seconds_per_step(
+    model: nn.Module,
+    data: ImageData,
+    recipe: Recipe,
+    *,
+    device: str | torch.device | None = None,
+    steps: int = 3,
+) -> float:
+    """Time a few training steps of ``model`` (which they change) as :func:`fit` takes them:
+    the basis of a notebook's time estimate before it trains. The first step is not counted
+    (one-off allocations and kernel choices)."""
+    device = pick_device(device)
+    amp_dtype = autocast_dtype(device)
+    model.to(device, memory_format=torch.channels_last).train()
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True
+    optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr * 0.01, momentum=recipe.momentum)
+    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    generator = torch.Generator(device=device).manual_seed(0)
+    batch_size = min(recipe.batch_size, len(data.train_y))
+    train_x, train_y = data.train_x.to(device), data.train_y.to(device)
+    started = 0.0
+    for step in range(steps + 1):
+        if step == 1:
+            _synchronize(device)
+            started = time.perf_counter()
+        index = torch.randint(len(train_y), (batch_size,), device=device, generator=generator)
+        images = random_crop_flip(train_x[index], generator) if recipe.augment else train_x[index]
+        images = normalize(images).contiguous(memory_format=torch.channels_last)
+        with _autocast(device, amp_dtype):
+            loss = F.cross_entropy(model(images), train_y[index])
+        optimizer.zero_grad(set_to_none=True)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    _synchronize(device)
+    return (time.perf_counter() - started) / steps
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -15,11 +15,20 @@ def test_auto_follows_the_hardware(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert get_profile("auto").name == "quick"
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert get_profile("auto").name == "full"
+    assert get_profile("auto").name == "colab"  # the paper's 164 epochs only by name
+    assert get_profile("full").recipe.epochs == 164
+
+
+def test_colab_is_all_the_images_in_a_short_schedule():
+    colab = get_profile("colab")
+    assert (colab.dataset, colab.train_size, colab.test_size) == ("cifar10", None, None)
+    assert colab.recipe.schedule == "onecycle" and colab.recipe.epochs == 20
+    # 20 epochs of 390 steps: an eighth of the paper's 64k iterations
+    assert colab.recipe.epochs * (50_000 // colab.recipe.batch_size) == 7_800
 
 
 def test_bad_names_fail_with_the_choices(monkeypatch):
-    with pytest.raises(ValueError, match="smoke.*quick.*full"):
+    with pytest.raises(ValueError, match="smoke.*quick.*colab.*full"):
         get_profile("fast")
     monkeypatch.setenv("RESNET_PROFILE", "fast")
     with pytest.raises(ValueError, match="RESNET_PROFILE"):
