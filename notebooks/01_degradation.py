@@ -151,6 +151,9 @@ prediction = None  # "plain20", "plain56" (the nets of `depths`) or "within nois
 checks.predict(prediction, [f"plain{d}" for d in depths] + ["within noise"])
 
 # %%
+session.plan([f"plain{depth}" for depth in depths], seeds=seeds)  # what, and how long
+
+# %%
 groups = {depth: session.train(f"plain{depth}", seeds=seeds) for depth in depths}
 for group in groups.values():
     print(group.describe())
@@ -419,17 +422,20 @@ if interactive:
     depth_slider(images[:32], labels[:32], seed=seed)
 
 # %% [markdown]
-# ## Beside a reference run
+# ## At real scale: the reference nets
 #
-# Where the course has run this notebook under the full profile on a GPU, the package ships
-# those curves (`resnet_utils/reference_runs/`): yours solid, the reference dashed, for the
-# nets of the same name. Only measured runs are shipped.
+# Your runs are short: a part of the training images and a few epochs. The course ships
+# plain-20, plain-56, ResNet-20 and ResNet-56 trained on all 50,000 training images
+# (`resnet_utils/reference_nets/`; the lines under the figure say where, how and when).
+# Left, your runs; right, the references, on the same y-axes. Does the deeper plain net
+# still end behind when it has all the data and more epochs?
 
 # %%
-from resnet_utils.reference import compare_with_reference
+from resnet_utils.reference import compare_references, show_beside_references
 
-compare_with_reference(session.notebook, [g.runs[0] for g in groups.values()])
+show_beside_references({f"plain{d}": g for d, g in groups.items()})
 plt.show()
+reference_verdicts = compare_references([("plain56", "plain20")])
 
 # %% [markdown]
 # ## Summary
@@ -441,6 +447,7 @@ summary = {
     "final_test_acc": {f"plain{d}": g.finals("test_acc") for d, g in groups.items()},
     "diverged_seeds": {f"plain{d}": g.diverged_seeds for d, g in groups.items()},
     "verdict_train_loss": str(loss_verdict),
+    "reference_verdicts": {f"{a} vs {b}": str(v) for (a, b), v in reference_verdicts.items()},
     "grad_spread_first_epoch": {f"plain{d}": spread(n[0]) for d, n in trained_norms.items()},
     "grad_spread_at_init_bn_5_seeds": {f"plain{d}": v for d, v in bn_spreads.items()},
     "grad_spread_at_init": {

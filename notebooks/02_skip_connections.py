@@ -138,6 +138,9 @@ prediction = None  # "plain56" or "resnet56" (the deepest of `depths`), or "with
 checks.predict(prediction, [f"{f}{depths[-1]}" for f in ("plain", "resnet")] + ["within noise"])
 
 # %%
+session.plan([f"{family}{depth}" for depth in depths for family in ("plain", "resnet")], seeds=seeds)
+
+# %%
 runs = {}
 for depth in depths:
     for family in ("plain", "resnet"):
@@ -295,17 +298,22 @@ if interactive:
     shortcut_toggle(images, labels, seed=seed)
 
 # %% [markdown]
-# ## Beside a reference run
+# ## At real scale: the reference nets
 #
-# Where the course has run this notebook under the full profile on a GPU, the package ships
-# those curves (`resnet_utils/reference_runs/`): yours solid, the reference dashed, for the
-# nets of the same name. Only measured runs are shipped.
+# The course ships plain-20, plain-56, ResNet-20 and ResNet-56 trained on all 50,000
+# training images (`resnet_utils/reference_nets/`; the lines under the figure say where,
+# how and when). Left, your runs; right, the references, on the same y-axes. Two questions
+# your short runs could not settle: does the shortcut still help at this scale, and does
+# the deeper ResNet now overtake the shallower one, as in the paper's Table 6?
 
 # %%
-from resnet_utils.reference import compare_with_reference
+from resnet_utils.reference import compare_references, show_beside_references
 
-compare_with_reference(session.notebook, [g.runs[0] for g in runs.values()])
+show_beside_references(runs)
 plt.show()
+reference_verdicts = compare_references(
+    [("resnet56", "plain56"), ("resnet20", "plain20"), ("resnet56", "resnet20")]
+)
 
 # %% [markdown]
 # ## Summary
@@ -318,6 +326,7 @@ summary = {
     "diverged_seeds": {n: g.diverged_seeds for n, g in runs.items()},
     "verdicts_resnet_vs_plain_train_loss": {d: str(v) for d, v in verdicts.items()},
     "verdict_deeper_resnet": str(depth_verdict),
+    "reference_verdicts": {f"{a} vs {b}": str(v) for (a, b), v in reference_verdicts.items()},
     "grad_spread_at_init_5_seeds": init_spreads,
 }
 record = session.finish(summary)

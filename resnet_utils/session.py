@@ -132,7 +132,7 @@ class Session:
 
     def finish(self, summary: dict) -> dict:
         """Add the wall time to the provenance shown at the top and write the JSON summary
-        (with every run's curves: ``tools/ship_reference.py`` makes reference runs of them).
+        (with every run's curves).
 
         The summary is written only when ``summary_dir`` or ``$RESNET_SUMMARY_DIR`` names a
         folder (``make execute`` does), so a test run never overwrites a teacher's results.

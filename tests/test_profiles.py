@@ -54,3 +54,12 @@ def test_epochs_override():
     assert get_profile("quick").with_epochs(None).recipe.epochs == 6
     with pytest.raises(ValueError):
         get_profile("quick").with_epochs(0)
+
+
+def test_the_colab_profile_says_it_is_untimed_and_meant_for_a_gpu():
+    from resnet_utils.guidance import device_advice
+
+    on_gpu = device_advice("01_degradation", "colab", torch.device("cuda"), colab=True)
+    assert "50,000" in on_gpu and "not been measured" in on_gpu and "Runtime menu" not in on_gpu
+    on_colab_cpu = device_advice("01_degradation", "colab", torch.device("cpu"), colab=True)
+    assert "Runtime menu" in on_colab_cpu

@@ -1,106 +1,134 @@
-"""Reference runs: only full-profile GPU runs with provenance are shipped, the notebook says so
-when there is none, and a shipped one is drawn beside the student's run."""
+"""Reference nets: shipped with their provenance and sha256, loaded strictly, refused when
+altered, and (with the real data) re-evaluated to the accuracy their record states."""
 
-import importlib.util
 import json
+import shutil
 from pathlib import Path
 
 import matplotlib
 import pytest
+import torch
 
 from resnet_utils import synthetic
+from resnet_utils.data import load_cifar10
 from resnet_utils.profiles import Recipe
-from resnet_utils.reference import BadReference, compare_with_reference, load_reference, validate
+from resnet_utils.reference import (
+    REQUIRED,
+    BadReference,
+    available,
+    describe,
+    load_net,
+    load_record,
+    reference_run,
+    ship_net,
+    show_beside_references,
+)
+from resnet_utils.runs import train
 from resnet_utils.session import Session
+from resnet_utils.train import evaluate
+from resnet_utils.verdicts import compare
 
 matplotlib.use("Agg")
-ROOT = Path(__file__).parent.parent
-_spec = importlib.util.spec_from_file_location("ship", ROOT / "tools" / "ship_reference.py")
-ship = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(ship)
+SHIPPED = ("plain20", "plain56", "resnet20", "resnet56")
 
 
-def _summary(**changes):
-    curves = {
-        "train_loss": [2.0, 1.0],
-        "train_acc": [0.3, 0.6],
-        "test_loss": [2.1, 1.2],
-        "test_acc": [0.3, 0.55],
-    }
-    summary = {
-        "notebook": "01_degradation",
-        "profile": "full (auto: a GPU is present)",
-        "device": "cuda (NVIDIA H100)",
-        "versions": {"torch": "2.14.1"},
-        "started": "2026-11-28T10:00:00+00:00",
-        "histories": {"plain20": curves},
-    }
-    return {**summary, **changes}
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    """A net trained for one epoch on synthetic images and shipped to a temporary folder."""
+    folder = tmp_path_factory.mktemp("reference_nets")
+    data = synthetic(128, 64, seed=1)
+    run = train("resnet8", data, Recipe(epochs=2, batch_size=32), cache=False, progress=False)
+    record = ship_net(run, data, folder, budget="test")
+    return folder, run, record
 
 
-class _Run:
-    label = "plain20"
-    history = {"epoch": [1, 2], "train_loss": [2.2, 1.4], "test_acc": [0.2, 0.4]}
-
-    def final(self, metric):
-        return self.history[metric][-1]
-
-
-def test_a_full_gpu_summary_becomes_a_reference_with_its_provenance():
-    record = ship.reference_from_summary(_summary())
-    assert record["date"] == "2026-11-28T10:00:00+00:00" and record["device"].startswith("cuda")
-    assert record["histories"]["plain20"]["test_acc"] == [0.3, 0.55]
-
-
-@pytest.mark.parametrize(
-    "changes, says",
-    [
-        ({"profile": "quick (auto: no GPU, so the CPU profile)"}, "full profile"),
-        ({"device": "cpu (2 threads, AVX512)"}, "from a GPU"),
-        ({"histories": {}}, "no run curves"),
-        ({"histories": {"plain20": {"train_loss": [1.0]}}}, "needs the curves"),
-    ],
-)
-def test_anything_else_is_refused(changes, says):
-    with pytest.raises(BadReference, match=says):
-        ship.reference_from_summary(_summary(**changes))
+def test_a_shipped_net_loads_with_its_exact_weights_and_provenance(shipped):
+    folder, run, record = shipped
+    assert set(REQUIRED) <= set(record)
+    assert record["epochs"] == 2 and record["history"]["epoch"] == [1, 2]
+    assert record["train_size"] == 128 and record["test_size"] == 64
+    assert record["versions"]["torch"] == torch.__version__
+    model = load_net("resnet8", folder)
+    assert not model.training
+    for (key, a), b in zip(run.model.state_dict().items(), model.state_dict().values()):
+        assert torch.equal(a.cpu(), b), key
+    assert available(folder) == ["resnet8"]
+    assert "128 training images, 2 epochs" in describe(record)
 
 
-def test_a_reference_for_another_notebook_is_refused():
-    record = ship.reference_from_summary(_summary())
-    with pytest.raises(BadReference, match="not '02_skip_connections'"):
-        validate(record, "02_skip_connections")
+def test_altered_weights_are_refused(shipped, tmp_path):
+    folder, _, _ = shipped
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    weights = torch.load(tmp_path / "resnet8.pt", weights_only=True)
+    weights["fc.bias"] += 1
+    torch.save(weights, tmp_path / "resnet8.pt")
+    with pytest.raises(BadReference, match="sha256.*altered or damaged"):
+        load_net("resnet8", tmp_path)
 
 
-def test_without_a_reference_the_notebook_says_none_is_available(capsys, tmp_path):
-    assert compare_with_reference("01_degradation", [_Run()], path=tmp_path / "none.json") is None
-    assert "No reference run is available for 01_degradation yet" in capsys.readouterr().out
+def test_weights_that_do_not_fill_the_net_exactly_are_refused(shipped, tmp_path):
+    """A matching hash is not enough: a key left over or missing fails the strict load."""
+    folder, _, record = shipped
+    weights = torch.load(folder / "resnet8.pt", weights_only=True)
+    weights["extra.weight"] = torch.zeros(1)
+    torch.save(weights, tmp_path / "resnet8.pt")
+    import hashlib
+
+    record = dict(record, sha256=hashlib.sha256((tmp_path / "resnet8.pt").read_bytes()).hexdigest())
+    (tmp_path / "resnet8.json").write_text(json.dumps(record))
+    with pytest.raises(BadReference, match="does not fit resnet8.*extra.weight"):
+        load_net("resnet8", tmp_path)
 
 
-def test_no_reference_has_been_shipped_without_a_measurement():
-    shipped = sorted((ROOT / "resnet_utils" / "reference_runs").glob("*.json"))
-    for path in shipped:  # every shipped file must be a valid measured reference
-        assert load_reference(path.stem) is not None
+def test_a_missing_or_incomplete_record_says_what_is_wrong(shipped, tmp_path):
+    folder, _, record = shipped
+    with pytest.raises(BadReference, match="no reference net 'resnet110'.*there are: resnet8"):
+        load_record("resnet110", folder)
+    incomplete = {k: v for k, v in record.items() if k != "sha256"}
+    (tmp_path / "resnet8.json").write_text(json.dumps(incomplete))
+    with pytest.raises(BadReference, match="lacks \\['sha256'\\]"):
+        load_record("resnet8", tmp_path)
 
 
-def test_a_reference_is_drawn_beside_the_students_run(capsys, tmp_path):
-    path = tmp_path / "01_degradation.json"
-    path.write_text(json.dumps(ship.reference_from_summary(_summary())))
-    fig = compare_with_reference("01_degradation", [_Run()], path=path)
-    lines = fig.axes[0].get_lines()
-    assert [line.get_label() for line in lines] == ["plain20 (yours)", "plain20 (reference)"]
-    assert list(lines[1].get_ydata()) == [2.0, 1.0] and lines[1].get_linestyle() == "--"
-    out = capsys.readouterr().out
-    assert (
-        "cuda (NVIDIA H100)" in out
-        and "your final test accuracy 40.0%" in out
-        and "reference 55.0%" in out
-    )
+def test_a_reference_is_a_one_seed_run_for_the_verdicts(shipped):
+    folder, _, record = shipped
+    run = reference_run("resnet8", folder)
+    assert run.label == "resnet8 (reference)" and run.model is None
+    assert run.final("test_acc") == record["final"]["test_acc"]
+    # one seed a side: only the test images' sampling error is there to measure noise with
+    verdict = compare(run, run, "test_acc", test_size=record["test_size"], check_learned=False)
+    assert verdict.word == "within noise" and "64 test images" in str(verdict)
+
+
+def test_the_reference_panel_has_both_sides_on_shared_axes(shipped, capsys):
+    folder, run, _ = shipped
+    fig = show_beside_references({"resnet8": run, "plain8": run}, folder=folder)
+    left, right = fig.axes[0], fig.axes[1]
+    assert left.get_shared_y_axes().joined(left, right)
+    assert [line.get_label() for line in right.get_lines()] == ["resnet8 (reference)"]
+    assert "resnet8: 128 training images" in capsys.readouterr().out
+    assert show_beside_references({"plain110": run}, folder=folder) is None
+
+
+def test_the_course_ships_the_four_reference_nets_intact():
+    assert set(SHIPPED) <= set(available())
+    for name in SHIPPED:
+        record = load_record(name)
+        assert record["train_size"] == 50_000 and record["test_size"] == 10_000
+        assert record["final"]["test_acc"] > 0.5  # trained, not a placeholder
+        model = load_net(name)  # sha256 and strict keys
+        assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_a_shipped_net_scores_on_cifar10_what_its_record_says(real_cifar10_dir):
+    data = load_cifar10(real_cifar10_dir, download=False)
+    record = load_record("resnet20")
+    _, accuracy = evaluate(load_net("resnet20"), data, device="cpu", autocast=False)
+    # fp32 on another CPU may round a borderline image differently: allow 5 of 10,000
+    assert abs(accuracy - record["test_acc_fp32"]) <= 5 / 10_000
 
 
 def test_the_summary_carries_every_runs_curves(tmp_path, cache_dir):
-    import torch
-
     from resnet_utils.profiles import get_profile
 
     data = synthetic(64, 32, seed=0)
@@ -110,3 +138,8 @@ def test_the_summary_carries_every_runs_curves(tmp_path, cache_dir):
     written = json.loads((tmp_path / "01_degradation.json").read_text()) if session.finish({}) else None
     assert list(written["histories"]) == ["plain8"]
     assert len(written["histories"]["plain8"]["test_acc"]) == 1
+
+
+def test_the_package_data_includes_the_nets():
+    text = (Path(__file__).parent.parent / "pyproject.toml").read_text()
+    assert '"reference_nets/*.json"' in text and '"reference_nets/*.pt"' in text
