@@ -105,3 +105,9 @@ def test_the_stride_placement_is_computed_from_the_nets():
     checks.stride_placement("a")
     with pytest.raises(checks.CheckFailed, match=r"v1: ResNet-50 3\.86 G"):
         checks.stride_placement("b")
+
+
+def test_the_seed_reading_says_when_a_net_has_not_learned_enough_to_be_ranked(capsys):
+    untrained = _group("plain56", [2.30, 2.29, 2.31])
+    checks.deep_loss_on_every_seed("a", untrained, DEEP_WORSE[1])
+    assert "Mind: plain56 has not trained enough to be ranked" in capsys.readouterr().out

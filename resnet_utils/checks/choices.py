@@ -7,6 +7,7 @@ the measured numbers and explains a wrong pick in words.
 
 from __future__ import annotations
 
+from ..verdicts import learned
 from .common import CheckFailed, passed
 
 SEED_STATEMENTS = {
@@ -57,7 +58,10 @@ def check_seed_agreement(answer, a, b, metric: str, a_name: str, b_name: str) ->
     listing = "; ".join(f"seed {s}: {a_name} {x:.3f}, {b_name} {y:.3f}" for s, x, y in pairs)
     higher = sum(x > y for _, x, y in pairs)
     counts = f"{a_name}'s {what} is higher on {higher} of {len(pairs)} seeds ({listing})."
-    why = {letter: counts for letter in statements}
     if len(pairs) == 1:
-        why = {k: counts + " With one seed there is no second draw to agree or disagree." for k in why}
+        counts += " With one seed there is no second draw to agree or disagree."
+    for side, name in ((a, a_name), (b, b_name)):
+        if not (status := learned(side)).ok:
+            counts += f" Mind: {name} has not trained enough to be ranked ({status.reason})."
+    why = {letter: counts for letter in statements}
     pick(answer, statements, seed_agreement(a, b, metric), why)
