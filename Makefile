@@ -3,6 +3,7 @@
 #   make execute PROFILE=quick    run every notebook with papermill, outputs kept in place
 #   make bench                    training throughput: syllabus pipeline vs ours vs the limit
 #   make lab                      JupyterLab on the notebooks
+#   make test-browser             JupyterLab in Chromium: Run All, a slider moved (tests/browser)
 #   make student                  student copies in student/: solutions replaced by hints
 #   make colab-ref REF=v0.2.1     the ref Colab installs from (badges, set-up cells) [REPOSITORY=]
 # CIFAR10_DIR=/path/to/copy points every command at a local CIFAR-10 copy.
@@ -15,10 +16,10 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test unit nbval execute bench lab lint format sync student colab-ref clean-cache help
+.PHONY: setup test test-browser unit nbval execute bench lab lint format sync student colab-ref clean-cache help
 
 help:
-	@sed -n '1,9p' Makefile
+	@sed -n '1,10p' Makefile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -64,6 +65,17 @@ ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[lab]"
 	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT)
+
+# JupyterLab in Debian's Chromium (`apt-get install chromium`), driven by Playwright:
+# notebook 1 and a student copy under Run All, the depth slider moved (tests/browser/).
+BROWSER_STAMP := $(VENV)/.installed-browser
+
+$(BROWSER_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e ".[browser]"
+	touch $@
+
+test-browser: $(BROWSER_STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider -v tests/browser
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
