@@ -102,7 +102,8 @@ def load_net(name: str, folder: str | Path | None = None) -> nn.Module:
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as error:
-        raise BadReference(f"{weights_path.name} does not fit {name}: {error}") from None
+        detail = " ".join(str(error).split())  # torch's message spans several lines
+        raise BadReference(f"{weights_path.name} does not fit {name}: {detail}") from None
     return model.eval()
 
 
