@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -18,10 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 # Lab's user settings for the test. All cells stay in the page (Lab 4 otherwise renders only
-# those on screen, and the test reads every prompt); no news pop-up over the notebook.
+# those on screen, and the test reads every prompt); no news pop-up over the notebook; no
+# autosave (the test saves once, when the run is over).
 SETTINGS = {
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
     "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false"},
+    "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
 
 
@@ -33,7 +36,10 @@ class Lab:
     pid: int
 
     def notebook_url(self, name: str) -> str:
-        return f"{self.url}/lab/tree/{name}?token={self.token}"
+        """The notebook alone in a workspace of its own (Lab would otherwise reopen the
+        notebooks of an earlier test beside it)."""
+        workspace = re.sub(r"\W", "-", name)
+        return f"{self.url}/lab/workspaces/{workspace}/tree/{name}?token={self.token}"
 
 
 def chromium_binary() -> str:

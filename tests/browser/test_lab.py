@@ -10,11 +10,11 @@ from pathlib import Path
 
 import pytest
 from lab_server import chromium_binary, jupyter_lab
-from notebook_page import copy_without_outputs, open_notebook, outcome, run_all, save
+from notebook_page import open_notebook, outcome, run_all, save, unpaired_copy
 from playwright.sync_api import expect, sync_playwright
 
 REPO = Path(__file__).resolve().parents[2]
-NOTEBOOK = REPO / "notebooks" / "01_degradation.ipynb"
+NOTEBOOK = REPO / "notebooks" / "01_degradation.py"  # the source: an .ipynb may be mid-run
 STUDENT_COPY = REPO / "student" / "01_degradation.ipynb"
 OFFLINE = re.compile(r"^https?://(?!127\.0\.0\.1[:/])")  # anything but the test's own server
 RUN_ALL_S = 600  # a smoke run of notebook 1 takes 1-3 minutes on a 2-core CPU
@@ -23,9 +23,9 @@ RUN_ALL_S = 600  # a smoke run of notebook 1 takes 1-3 minutes on a 2-core CPU
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     root = tmp_path_factory.mktemp("lab")
-    copy_without_outputs(NOTEBOOK, root)
+    unpaired_copy(NOTEBOOK, root)
     (root / "student").mkdir()
-    copy_without_outputs(STUDENT_COPY, root / "student")
+    unpaired_copy(STUDENT_COPY, root / "student")
     with jupyter_lab(root) as server:
         yield server
 
@@ -44,6 +44,7 @@ def page(browser):
     context.route(OFFLINE, lambda route: route.abort())  # the Colab badge: no wait for a timeout
     page = context.new_page()
     page.set_default_timeout(120_000)  # generous: a busy 2-core CPU makes Lab slow to respond
+    expect.set_options(timeout=120_000)
     yield page
     context.close()
 
@@ -60,10 +61,11 @@ def move_slider(page, slider, fraction: float) -> None:
 
 
 def test_notebook_1_runs_and_its_depth_slider_answers(lab, page):
-    open_notebook(page, lab.notebook_url(NOTEBOOK.name))
+    name = f"{NOTEBOOK.stem}.ipynb"
+    open_notebook(page, lab, name)
     started = time.monotonic()
     run_all(page, RUN_ALL_S)
-    unrun, errors, _ = outcome(save(page, lab.root / NOTEBOOK.name))
+    unrun, errors, _ = outcome(save(page, lab.root / name))
     assert not errors, errors
     assert not unrun, f"code cells never ran (Run All stopped early): {unrun}"
     print(f"notebook 1: Run All took {time.monotonic() - started:.0f} s")
@@ -86,7 +88,7 @@ def test_notebook_1_runs_and_its_depth_slider_answers(lab, page):
 
 def test_a_student_copy_runs_to_the_end_and_reports_its_exercises(lab, page):
     name = f"student/{STUDENT_COPY.name}"
-    open_notebook(page, lab.notebook_url(name))
+    open_notebook(page, lab, name)
     run_all(page, RUN_ALL_S)
     unrun, errors, text = outcome(save(page, lab.root / name))
     assert not errors, f"an unanswered exercise must not stop Run All: {errors}"
