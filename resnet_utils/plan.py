@@ -71,7 +71,8 @@ class Plan:
             lines.append("Everything comes from the cache: nothing to train.")
         else:
             lines.append(
-                f"To train: {self.runs_to_train} runs, {_duration(self.seconds)} on this machine "
+                f"To train: {self.runs_to_train} run{'s' if self.runs_to_train != 1 else ''}, "
+                f"{_duration(self.seconds)} on this machine "
                 "(estimated from a few timed training steps per net; other work on the machine "
                 "makes it longer). Finished runs are kept: run the notebook again to continue."
             )
