@@ -11,8 +11,9 @@ import torch
 from .cache import RunCache
 from .data import ImageData
 from .hardware import autocast_dtype, describe_device, precision_name
+from .models import canonical
 from .profiles import Recipe
-from .runs import run_spec
+from .runs import run_label, run_spec
 from .train import seconds_per_step
 
 # An evaluation pass (forward only, no augmentation) costs about a third of a training step
@@ -99,7 +100,8 @@ def make_plan(
     planned = []
     for entry in nets:
         name, options, title = _entry(entry)
-        net = PlannedNet(title or _label(name, options), list(seeds), epochs=recipe.epochs)
+        label = title or run_label(canonical(name, options)[0], options)
+        net = PlannedNet(label, list(seeds), epochs=recipe.epochs)
         model = None
         for seed in seeds:
             _, spec, fresh = run_spec(name, data, recipe, seed=seed, options=options, device=device)
@@ -129,11 +131,6 @@ def _entry(entry) -> tuple[str, dict, str | None]:
         return entry, {}, None
     name, options, *rest = entry
     return name, dict(options or {}), (rest[0] if rest else None)
-
-
-def _label(name: str, options: dict) -> str:
-    extras = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
-    return f"{name} ({extras})" if extras else name
 
 
 def _epochs_done(checkpoint) -> int | None:

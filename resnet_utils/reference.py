@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import platform
 from importlib import resources
 from pathlib import Path
 
@@ -91,7 +92,7 @@ def load_net(name: str, folder: str | Path | None = None) -> nn.Module:
     weights_path = folder / f"{name}.pt"
     if not weights_path.exists():
         raise BadReference(f"{weights_path} is missing: reinstall the package.")
-    digest = hashlib.sha256(weights_path.read_bytes()).hexdigest()
+    digest = _sha256(weights_path)
     if digest != record["sha256"]:
         raise BadReference(
             f"{weights_path.name} has sha256 {digest[:16]}..., its record says "
@@ -186,14 +187,10 @@ def show_beside_references(
 
 
 def _sha256(path: Path) -> str:
-    import hashlib
-
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _machine() -> str:
-    import platform
-
     model = ""
     cpuinfo = Path("/proc/cpuinfo")
     if cpuinfo.exists():

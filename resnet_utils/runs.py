@@ -28,10 +28,7 @@ class Run:
 
     @property
     def label(self) -> str:
-        if self.title:
-            return self.title
-        extras = ", ".join(f"{k}={v}" for k, v in sorted(self.options.items()))
-        return f"{self.name} ({extras})" if extras else self.name
+        return self.title or run_label(self.name, self.options)
 
     @property
     def diverged(self) -> bool:
@@ -45,6 +42,12 @@ class Run:
     def final(self, metric: str) -> float | None:
         values = self.history[metric]
         return values[-1] if values else None
+
+
+def run_label(name: str, options: dict) -> str:
+    """'resnet20 (shortcut=B)': a net's name with the options it was built with."""
+    extras = ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+    return f"{name} ({extras})" if extras else name
 
 
 def run_spec(

@@ -17,3 +17,21 @@ def fake_run(train_loss, test_acc, *, seed=0, name="resnet20", diverged=False, e
         history["epoch"], history["train_loss"], history["test_acc"] = [1], [2.2], [0.1]
     spec = {"seed": seed}
     return Run(name, spec, history, None, from_cache=False)
+
+
+def interrupt_in_epoch(monkeypatch, epoch: int) -> None:
+    """Make the test-set evaluation of ``epoch`` raise KeyboardInterrupt (a Ctrl-C mid-run),
+    so that a run stops after ``epoch - 1`` finished epochs and their checkpoint."""
+    import importlib
+
+    train_module = importlib.import_module("resnet_utils.train")  # the package exports `train`
+    real = train_module.evaluate
+    calls = {"n": 0}
+
+    def evaluate(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == epoch:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "evaluate", evaluate)

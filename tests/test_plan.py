@@ -1,10 +1,9 @@
 """The plan a notebook prints before training: what comes from the cache, what will train,
 what resumes, and an estimate built from timed steps. Making a plan trains nothing."""
 
-import importlib
-
 import pytest
 import torch
+from fakes import interrupt_in_epoch
 
 from resnet_utils.cache import RunCache
 from resnet_utils.data import synthetic
@@ -45,18 +44,8 @@ def test_cached_runs_are_not_estimated(tmp_path, data):
 
 def test_a_run_with_a_checkpoint_is_planned_for_its_remaining_epochs(tmp_path, data, monkeypatch):
     cache = RunCache(tmp_path)
-    train_module = importlib.import_module("resnet_utils.train")
-    real = train_module.evaluate
-    calls = []
-
-    def evaluate(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 3:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
     with monkeypatch.context() as patch:
-        patch.setattr(train_module, "evaluate", evaluate)
+        interrupt_in_epoch(patch, 3)
         with pytest.raises(KeyboardInterrupt):
             train("resnet8", data, RECIPE, seed=0, cache=cache, progress=False)
     plan = make_plan(["resnet8"], data, RECIPE, seeds=[0, 1], device=DEVICE, cache=cache)

@@ -3,17 +3,15 @@ ends with the history and weights of a run that was never interrupted."""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
 import torch
+from fakes import interrupt_in_epoch
 
 from resnet_utils.cache import RunCache
 from resnet_utils.data import synthetic
 from resnet_utils.profiles import Recipe
 from resnet_utils.runs import train
 
-train_module = importlib.import_module("resnet_utils.train")
 CURVES = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "grad_norms")
 RECIPE = Recipe(epochs=4, batch_size=64)
 
@@ -21,20 +19,6 @@ RECIPE = Recipe(epochs=4, batch_size=64)
 @pytest.fixture(scope="module")
 def data():
     return synthetic(256, 128, seed=3)
-
-
-def _interrupt_in_epoch(monkeypatch, epoch: int):
-    """Make the test-set evaluation of ``epoch`` raise KeyboardInterrupt (a Ctrl-C mid-run)."""
-    real = train_module.evaluate
-    calls = {"n": 0}
-
-    def evaluate(*args, **kwargs):
-        calls["n"] += 1
-        if calls["n"] == epoch:
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(train_module, "evaluate", evaluate)
 
 
 @pytest.mark.parametrize("options", [{}, {"shortcut_dropout": 0.3}], ids=["plain-rng", "dropout"])
@@ -45,7 +29,7 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, monkey
 
     cache = RunCache(tmp_path / "b")
     with monkeypatch.context() as patch:
-        _interrupt_in_epoch(patch, 3)
+        interrupt_in_epoch(patch, 3)
         with pytest.raises(KeyboardInterrupt):
             train("resnet8", data, RECIPE, options=options, cache=cache)
     [checkpoint] = (tmp_path / "b").glob("*.resume.pt")
@@ -68,7 +52,7 @@ def test_an_interrupted_run_resumes_to_the_uninterrupted_result(tmp_path, monkey
 def test_a_damaged_checkpoint_is_ignored_and_the_run_starts_over(tmp_path, monkeypatch, data):
     cache = RunCache(tmp_path)
     with monkeypatch.context() as patch:
-        _interrupt_in_epoch(patch, 2)
+        interrupt_in_epoch(patch, 2)
         with pytest.raises(KeyboardInterrupt):
             train("resnet8", data, RECIPE, cache=cache, progress=False)
     [checkpoint] = tmp_path.glob("*.resume.pt")
@@ -89,7 +73,7 @@ def test_the_checkpoint_holds_no_pickled_code(tmp_path, monkeypatch, data):
     """It is read with weights_only=True: a state the safe loader refuses would never resume."""
     cache = RunCache(tmp_path)
     with monkeypatch.context() as patch:
-        _interrupt_in_epoch(patch, 2)
+        interrupt_in_epoch(patch, 2)
         with pytest.raises(KeyboardInterrupt):
             train(
                 "resnet8",
