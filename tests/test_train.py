@@ -7,13 +7,17 @@ from resnet_utils import Recipe, build_model, evaluate, fit, synthetic
 from resnet_utils.train import _scheduler
 
 DATA = synthetic(256, 128, seed=0)
-RECIPE = Recipe(epochs=4, batch_size=64, lr=0.05)
+# A task a net learns for sure in fp32 and bf16 alike: 48 steps on 512 synthetic images reach
+# 0.89-1.0 test accuracy over six seeds in either format (16 steps on 256 ended at 0.09-0.45,
+# and at 0.297 against 0.3 in fp32 on a CPU without bf16).
+LEARNABLE = synthetic(512, 128, seed=0)
+RECIPE = Recipe(epochs=6, batch_size=64, lr=0.05)
 
 
 def test_training_lowers_the_loss_and_records_every_epoch():
     torch.manual_seed(0)
-    history = fit(build_model("resnet8"), DATA, RECIPE, progress=False)
-    assert history["epoch"] == [1, 2, 3, 4]
+    history = fit(build_model("resnet8"), LEARNABLE, RECIPE, progress=False)
+    assert history["epoch"] == [1, 2, 3, 4, 5, 6]
     for key in (
         "train_loss",
         "train_acc",
@@ -23,9 +27,9 @@ def test_training_lowers_the_loss_and_records_every_epoch():
         "seconds",
         "images_per_s",
     ):
-        assert len(history[key]) == 4 and all(math.isfinite(v) for v in history[key]), key
-    assert history["train_loss"][-1] < history["train_loss"][0] - 0.2
-    assert history["test_acc"][-1] > 0.3  # ten classes: chance is 0.1
+        assert len(history[key]) == 6 and all(math.isfinite(v) for v in history[key]), key
+    assert history["train_loss"][-1] < history["train_loss"][0] - 0.5
+    assert history["test_acc"][-1] > 0.6  # ten classes: chance is 0.1
     assert not history["diverged"] and history["diverged_epoch"] is None
 
 
