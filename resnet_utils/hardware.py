@@ -47,5 +47,7 @@ def describe_device(device: torch.device) -> str:
     if device.type == "cuda":
         return f"cuda ({torch.cuda.get_device_name(device)})"
     if device.type == "cpu":
-        return f"cpu ({torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()})"
+        threads = torch.get_num_threads()
+        plural = "s" if threads != 1 else ""
+        return f"cpu ({threads} thread{plural}, {torch.backends.cpu.get_cpu_capability()})"
     return str(device)

@@ -40,7 +40,7 @@ def plot_curves(runs, metrics=("train_loss", "test_acc"), *, title: str | None =
     for ax, metric in zip(axes, metrics):
         for run in runs:
             if hasattr(run, "curve"):
-                _plot_group(ax, run, metric)
+                plot_group(ax, run, metric)
                 continue
             h = run.history
             (line,) = ax.plot(h["epoch"], h[metric], marker="o", ms=3, label=run.label)
@@ -56,14 +56,15 @@ def plot_curves(runs, metrics=("train_loss", "test_acc"), *, title: str | None =
     return fig
 
 
-def _plot_group(ax, group, metric: str) -> None:
+def plot_group(ax, group, metric: str, *, color=None) -> None:
+    """A RunGroup's mean curve, with its min-max band over seeds when it has more than one."""
     epochs, mean, low, high = group.curve(metric)
     n = len(group.finished)
     label = f"{group.label} (mean of {n} seed{'s' if n != 1 else ''}"
     label += ", band: min-max)" if n > 1 else ")"
     if group.diverged_seeds:
         label += f", {len(group.diverged_seeds)} diverged"
-    (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=label)
+    (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=label, color=color)
     if n > 1:
         ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2, lw=0)
 

@@ -1,12 +1,15 @@
 """Reference nets: plain-20, plain-56, ResNet-20 and ResNet-56 trained by the course on all
-50,000 CIFAR-10 training images, shipped in the package with their histories and provenance.
+50,000 CIFAR-10 training images, several seeds each, shipped in the package with their
+histories and provenance.
 
 They carry results at a scale a student's CPU cannot reach in a sitting to every student:
 notebooks 1 and 2 draw their curves beside the student's runs, notebook 3 measures them as it
-measures the student's nets. ``reference_nets/<name>.pt`` holds the weights (a plain dict of
-tensors, read with ``weights_only=True``), ``<name>.json`` the record written by
-:func:`ship_net` (``tools/train_references.py``): budget, recipe, seed, data, device, machine,
-versions, date, history, final accuracies and the weights' sha256, checked on every load.
+measures the student's nets. One seed is one draw, so every verdict on them rests on the
+spread over their seeds (:func:`reference_group`). ``reference_nets/<name>-seed<k>.pt`` holds
+the weights of seed k (a plain dict of tensors, read with ``weights_only=True``),
+``<name>-seed<k>.json`` the record written by :func:`ship_net` (``tools/train_references.py``):
+budget, recipe, seed, data, device, machine, precision, versions, date, history, final
+accuracies and the weights' sha256, checked on every load.
 """
 
 from __future__ import annotations
@@ -14,15 +17,18 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 from importlib import resources
 from pathlib import Path
 
 import matplotlib.pyplot as plt
+import torch
 from torch import nn
 
 from .atomic import load_tensors
+from .groups import RunGroup
 from .models import build_model
-from .plots import METRIC_LABELS, _plot_group, integer_ticks
+from .plots import METRIC_LABELS, integer_ticks, plot_group
 from .runs import Run
 
 NETS_FOLDER = "reference_nets"
@@ -46,6 +52,7 @@ REQUIRED = (
     "keys",
     "sha256",
 )
+_STEM = re.compile(r"^(?P<name>[a-z0-9]+)-seed(?P<seed>\d+)$")
 
 
 class BadReference(ValueError):
@@ -56,42 +63,64 @@ def shipped_folder() -> Path:
     return Path(str(resources.files(__package__).joinpath(NETS_FOLDER)))
 
 
+def _folder(folder) -> Path:
+    return Path(folder) if folder is not None else shipped_folder()
+
+
+def stem(name: str, seed: int) -> str:
+    """The file name (without suffix) of seed ``seed`` of net ``name``: ``resnet56-seed1``."""
+    return f"{name}-seed{seed}"
+
+
+def _entries(folder: Path) -> list[tuple[str, int]]:
+    found = []
+    for path in folder.glob("*.json"):
+        match = _STEM.match(path.stem)
+        if match and path.with_suffix(".pt").exists():
+            found.append((match["name"], int(match["seed"])))
+    return sorted(found)
+
+
 def available(folder: str | Path | None = None) -> list[str]:
     """The names of the shipped reference nets, e.g. ``["plain20", "plain56", ...]``."""
-    folder = Path(folder) if folder is not None else shipped_folder()
-    return sorted(p.stem for p in folder.glob("*.json") if p.with_suffix(".pt").exists())
+    return sorted({name for name, _ in _entries(_folder(folder))})
 
 
-def load_record(name: str, folder: str | Path | None = None) -> dict:
-    """The record of reference net ``name``; BadReference if it is missing or incomplete."""
-    folder = Path(folder) if folder is not None else shipped_folder()
-    path = folder / f"{name}.json"
+def shipped_seeds(name: str, folder: str | Path | None = None) -> list[int]:
+    """The seeds of net ``name`` that are shipped, e.g. ``[0, 1, 2]``."""
+    return [seed for n, seed in _entries(_folder(folder)) if n == name]
+
+
+def load_record(name: str, folder: str | Path | None = None, *, seed: int = 0) -> dict:
+    """The record of seed ``seed`` of reference net ``name``; BadReference if it is missing or
+    incomplete."""
+    folder = _folder(folder)
+    path = folder / f"{stem(name, seed)}.json"
     if not path.exists():
-        raise BadReference(
-            f"no reference net {name!r} in {folder} "
-            f"(there are: {', '.join(available(folder)) or 'none'})."
-        )
+        seeds = shipped_seeds(name, folder)
+        there = f"seeds {seeds} of {name}" if seeds else ", ".join(available(folder)) or "none"
+        raise BadReference(f"no reference net {name!r} seed {seed} in {folder} (there are: {there}).")
     record = json.loads(path.read_text())
     missing = [key for key in REQUIRED if key not in record]
     if missing:
         raise BadReference(f"{path.name} lacks {missing}: not a record written by ship_net.")
-    if record["name"] != name:
-        raise BadReference(f"{path.name} describes {record['name']!r}, not {name!r}.")
+    if record["name"] != name or record["seed"] != seed:
+        raise BadReference(
+            f"{path.name} describes {record['name']!r} seed {record['seed']}, not {name!r} seed {seed}."
+        )
     if not all(isinstance(record["history"].get(c), list) for c in CURVES):
         raise BadReference(f"{path.name} needs the curves {list(CURVES)}.")
     return record
 
 
-def load_net(name: str, folder: str | Path | None = None) -> nn.Module:
-    """The trained reference net ``name`` on the CPU, in eval mode.
+def load_net(name: str, folder: str | Path | None = None, *, seed: int = 0) -> nn.Module:
+    """Seed ``seed`` of the trained reference net ``name`` on the CPU, in eval mode.
 
     Its file must have the sha256 its record states, and its tensors must fill the net
     exactly (``strict``: no key missing, none left over), or BadReference says which."""
-    folder = Path(folder) if folder is not None else shipped_folder()
-    record = load_record(name, folder)
-    weights_path = folder / f"{name}.pt"
-    if not weights_path.exists():
-        raise BadReference(f"{weights_path} is missing: reinstall the package.")
+    folder = _folder(folder)
+    record = load_record(name, folder, seed=seed)
+    weights_path = folder / f"{stem(name, seed)}.pt"
     digest = _sha256(weights_path)
     if digest != record["sha256"]:
         raise BadReference(
@@ -108,11 +137,12 @@ def load_net(name: str, folder: str | Path | None = None) -> nn.Module:
     return model.eval()
 
 
-def reference_run(name: str, folder: str | Path | None = None, *, with_model: bool = False) -> Run:
-    """Reference net ``name`` as a :class:`Run` (label ``"<name> (reference)"``), so the
-    verdict helper and the plots take it like a run of one seed."""
-    record = load_record(name, folder)
-    model = load_net(name, folder) if with_model else None
+def reference_run(
+    name: str, folder: str | Path | None = None, *, seed: int = 0, with_model: bool = False
+) -> Run:
+    """Seed ``seed`` of reference net ``name`` as a :class:`Run` (label ``"<name> (reference)"``)."""
+    record = load_record(name, folder, seed=seed)
+    model = load_net(name, folder, seed=seed) if with_model else None
     spec = {
         "model": name,
         "options": record["options"],
@@ -121,6 +151,21 @@ def reference_run(name: str, folder: str | Path | None = None, *, with_model: bo
     }
     history = dict(record["history"], diverged=False, diverged_epoch=None)
     return Run(name, spec, history, model, from_cache=True, title=f"{name} (reference)")
+
+
+def reference_group(
+    name: str, folder: str | Path | None = None, *, with_models: bool = False
+) -> RunGroup:
+    """Every shipped seed of reference net ``name`` as a :class:`RunGroup`, so the verdicts
+    and the plots take them like the student's own seeds, with their spread."""
+    seeds = shipped_seeds(name, folder)
+    if not seeds:
+        raise BadReference(
+            f"no reference net {name!r} in {_folder(folder)} "
+            f"(there are: {', '.join(available(folder)) or 'none'})."
+        )
+    runs = [reference_run(name, folder, seed=s, with_model=with_models) for s in seeds]
+    return RunGroup(runs, title=f"{name} (reference)")
 
 
 def describe(record: dict) -> str:
@@ -136,18 +181,46 @@ def describe(record: dict) -> str:
     )
 
 
+def describe_group(name: str, folder: str | Path | None = None) -> str:
+    """One line for all seeds of a net: the budget they share, where and in what number format
+    they were trained, their training times, and their test accuracy as mean ± spread."""
+    records = [load_record(name, folder, seed=s) for s in shipped_seeds(name, folder)]
+    first = records[0]
+    r = first["recipe"]
+    group = reference_group(name, folder)
+    formats = sorted({rec["precision"] for rec in records})
+    devices = sorted({f"{rec['device']} ({rec.get('machine', '')})" for rec in records})
+    minutes = [rec["training_seconds"] / 60 for rec in records]
+    dates = sorted(rec["date"][:10] for rec in records)
+    when = dates[0] if dates[0] == dates[-1] else f"{dates[0]} to {dates[-1]}"
+    n = len(records)
+    return (
+        f"{name}: {n} seed{'s' if n != 1 else ''} ({', '.join(str(rec['seed']) for rec in records)}), "
+        f"{first['train_size']:,} training images, {first['epochs']} epochs ({r['schedule']}, max lr "
+        f"{r['lr']}, batch {r['batch_size']}, wd {r['weight_decay']}); {'; '.join(devices)}, "
+        f"{' and '.join(formats)}, torch {first['versions'].get('torch')}, {when}; "
+        f"{_span(minutes)} min of training each; test accuracy "
+        f"{group.summary('test_acc')} on {first['test_size']:,} test images."
+    )
+
+
+def _span(values) -> str:
+    low, high = round(min(values)), round(max(values))
+    return f"{low}" if low == high else f"{low}-{high}"
+
+
 def show_beside_references(
     groups: dict, metrics=("train_loss", "test_acc"), *, folder: str | Path | None = None
 ):
-    """Your runs (left) and the reference nets of the same names (right), metric by metric on
-    shared y-axes, then each pair's final numbers. Each side has its own epoch axis: the
-    budgets differ, and the provenance lines say how. Returns the figure (None if no net
+    """Your runs (left) and the reference nets of the same names (right, mean and min-max band
+    over their seeds), metric by metric on shared y-axes, then one line of provenance per net.
+    Each side has its own epoch axis: the budgets differ. Returns the figure (None if no net
     has a reference)."""
     names = [n for n in groups if n in available(folder)]
     if not names:
         print("No reference net of these names is shipped with this version of the package.")
         return None
-    records = {n: load_record(n, folder) for n in names}
+    references = {n: reference_group(n, folder) for n in names}
     fig, axes = plt.subplots(
         len(metrics), 2, figsize=(10.4, 3.4 * len(metrics)), sharey="row", squeeze=False
     )
@@ -155,15 +228,12 @@ def show_beside_references(
     for row, metric in zip(axes, metrics):
         for name, group in groups.items():
             if hasattr(group, "curve"):
-                _plot_group(row[0], group, metric)
+                plot_group(row[0], group, metric)
             else:
                 row[0].plot(group.history["epoch"], group.history[metric], marker="o", ms=3, label=name)
             colours[name] = row[0].get_lines()[-1].get_color()
         for name in names:
-            h = records[name]["history"]
-            row[1].plot(
-                h["epoch"], h[metric], marker="o", ms=3, color=colours[name], label=f"{name} (reference)"
-            )
+            plot_group(row[1], references[name], metric, color=colours[name])
         for ax in row:
             ax.set_xlabel("epoch")
             integer_ticks(ax)
@@ -175,14 +245,14 @@ def show_beside_references(
         len(first.runs[0].history["epoch"]) if hasattr(first, "runs") else len(first.history["epoch"])
     )
     axes[0][0].set_title(f"your runs ({yours} epochs)")
-    sample = records[names[0]]
+    sample = load_record(names[0], folder, seed=shipped_seeds(names[0], folder)[0])
     axes[0][1].set_title(
         f"reference nets ({sample['train_size']:,} images, {sample['epochs']} epochs, "
         f"{sample['device'].split()[0]})"
     )
     fig.tight_layout()
     for name in names:
-        print(describe(records[name]))
+        print(describe_group(name, folder))
     return fig
 
 
@@ -202,13 +272,12 @@ def _machine() -> str:
 
 
 def ship_net(run, data, folder: str | Path, *, budget: str) -> dict:
-    """Write ``run``'s weights and record to ``folder/<name>.pt`` and ``.json``; return the record.
+    """Write ``run``'s weights and record to ``folder/<name>-seed<k>.pt`` and ``.json``; return
+    the record.
 
     The record carries the weights' sha256, re-evaluated fp32 test accuracy, and everything
-    needed to say where the net came from."""
+    needed to say where the net came from (the thread count too: runs differ by it)."""
     from datetime import datetime, timezone
-
-    import torch
 
     from .atomic import save_json, save_tensors
     from .hardware import describe_device
@@ -216,9 +285,10 @@ def ship_net(run, data, folder: str | Path, *, budget: str) -> dict:
     from .train import evaluate
 
     folder = Path(folder)
+    seed = run.spec["seed"]
     model = run.model.to("cpu", memory_format=torch.contiguous_format)
     weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    pt = folder / f"{run.name}.pt"
+    pt = folder / f"{stem(run.name, seed)}.pt"
     save_tensors(pt, weights)
     test_loss32, test_acc32 = evaluate(model, data, device="cpu", autocast=False)
     history = run.history
@@ -227,11 +297,12 @@ def ship_net(run, data, folder: str | Path, *, budget: str) -> dict:
         "options": run.options,
         "budget": budget,
         "recipe": run.spec["recipe"],
-        "seed": run.spec["seed"],
+        "seed": seed,
         "data": data.describe(),
         "data_fingerprint": data.fingerprint,
         "device": describe_device(torch.device(history["device"])),
         "machine": _machine(),
+        "threads": torch.get_num_threads(),
         "precision": history["precision"],
         "versions": _versions(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -247,14 +318,17 @@ def ship_net(run, data, folder: str | Path, *, budget: str) -> dict:
         "keys": len(weights),
         "sha256": _sha256(pt),
     }
-    save_json(folder / f"{run.name}.json", record, strict=True)
+    save_json(folder / f"{stem(run.name, seed)}.json", record, strict=True)
     return record
 
 
-def compare_references(pairs, *, folder: str | Path | None = None) -> dict:
-    """Print, for each pair ``(a, b)`` of shipped nets, the verdict on their test accuracy and
-    both training losses; return the verdicts by pair. One seed a side: the margin is the
-    sampling error of the test images alone, and the training losses get none."""
+def compare_references(
+    pairs, metrics=("train_loss", "test_acc"), *, folder: str | Path | None = None
+) -> dict:
+    """Print, for each pair ``(a, b)`` of shipped nets, a verdict per metric (the training loss
+    first: the degradation problem is about fitting), each over the nets' shipped seeds, and
+    return them as ``{(a, b): {metric: Verdict}}``. With one seed a side there is no verdict:
+    ``compare`` then says only whether the difference is beyond the test set's noise."""
     from .verdicts import compare
 
     verdicts = {}
@@ -262,12 +336,22 @@ def compare_references(pairs, *, folder: str | Path | None = None) -> dict:
         if not {a, b} <= set(available(folder)):
             print(f"{a} vs {b}: no reference net of both names is shipped.")
             continue
-        ra, rb = reference_run(a, folder), reference_run(b, folder)
-        size = load_record(a, folder)["test_size"]
-        verdicts[(a, b)] = compare(ra, rb, "test_acc", test_size=size, a_name=a, b_name=b)
-        print(f"Reference nets: {verdicts[(a, b)]}")
-        print(
-            f"  final training loss {a} {ra.final('train_loss'):.3f}, {b} {rb.final('train_loss'):.3f} "
-            "(one seed each: no margin for a training loss)"
-        )
+        ga, gb = reference_group(a, folder), reference_group(b, folder)
+        size = load_record(a, folder, seed=ga.seeds[0])["test_size"]
+        verdicts[(a, b)] = {}
+        for metric in metrics:
+            verdict = compare(ga, gb, metric, test_size=size, a_name=f"{a} (reference)",
+                              b_name=f"{b} (reference)")  # fmt: skip
+            verdicts[(a, b)][metric] = verdict
+            print(f"Reference nets: {verdict}")
     return verdicts
+
+
+def per_seed(name: str, measure, folder: str | Path | None = None, device=None) -> list[float]:
+    """``measure(net)`` for each shipped seed of ``name``, loaded one at a time: one value per
+    trained net, the unit a verdict over reference seeds rests on."""
+    values = []
+    for seed in shipped_seeds(name, folder):
+        model = load_net(name, folder, seed=seed)
+        values.append(float(measure(model.to(device) if device is not None else model)))
+    return values

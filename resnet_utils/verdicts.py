@@ -117,7 +117,10 @@ class Verdict:
     def __str__(self) -> str:
         what = self.metric.replace("_", " ")
         if self.word == "not compared":
-            return f"{what}: {self.a_name} vs {self.b_name}: not compared ({self.reason})."
+            if self.a_mean is None or self.b_mean is None:
+                return f"{what}: {self.a_name} vs {self.b_name}: not compared ({self.reason})."
+            values = f"{self.a_name} {self._fmt(self.a_mean)} vs {self.b_name} {self._fmt(self.b_mean)}"
+            return f"{what}: {values}: not compared ({self.reason})."
         head = (
             f"{what}: {self.a_name} {self._fmt(self.a_mean)} vs {self.b_name} {self._fmt(self.b_mean)}: "
         )
@@ -201,6 +204,17 @@ def compare(
     basis = "95% interval from the " + ", ".join(parts)
     if abs(ma - mb) <= margin:
         word = "within noise"
+    elif not dof_terms:
+        # The test set's noise alone is a floor, not the noise: another seed moves each net's
+        # accuracy too, by an unmeasured amount. Within it means within noise; beyond it
+        # means nothing yet.
+        scale, unit = (100, " points") if metric in PERCENT else (1, "")
+        reason = (
+            f"the difference, {scale * abs(ma - mb):.1f}{unit}, is beyond the test set's noise "
+            f"(±{scale * margin:.1f}{unit} on {test_size:,} test images), but one run per net is "
+            "not a verdict: another seed can move each net by more than that"
+        )
+        return Verdict("not compared", metric, a_name, b_name, ma, mb, margin, basis, reason)
     else:
         word = "higher" if ma > mb else "lower"
     return Verdict(word, metric, a_name, b_name, ma, mb, margin, basis)

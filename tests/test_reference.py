@@ -19,8 +19,10 @@ from resnet_utils.reference import (
     describe,
     load_net,
     load_record,
+    reference_group,
     reference_run,
     ship_net,
+    shipped_seeds,
     show_beside_references,
 )
 from resnet_utils.runs import train
@@ -52,16 +54,18 @@ def test_a_shipped_net_loads_with_its_exact_weights_and_provenance(shipped):
     assert not model.training
     for (key, a), b in zip(run.model.state_dict().items(), model.state_dict().values()):
         assert torch.equal(a.cpu(), b), key
-    assert available(folder) == ["resnet8"]
+    assert available(folder) == ["resnet8"] and shipped_seeds("resnet8", folder) == [0]
+    assert sorted(p.name for p in folder.iterdir()) == ["resnet8-seed0.json", "resnet8-seed0.pt"]
+    assert record["threads"] == torch.get_num_threads()
     assert "128 training images, 2 epochs" in describe(record)
 
 
 def test_altered_weights_are_refused(shipped, tmp_path):
     folder, _, _ = shipped
     shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
-    weights = torch.load(tmp_path / "resnet8.pt", weights_only=True)
+    weights = torch.load(tmp_path / "resnet8-seed0.pt", weights_only=True)
     weights["fc.bias"] += 1
-    torch.save(weights, tmp_path / "resnet8.pt")
+    torch.save(weights, tmp_path / "resnet8-seed0.pt")
     with pytest.raises(BadReference, match="sha256.*altered or damaged"):
         load_net("resnet8", tmp_path)
 
@@ -69,13 +73,15 @@ def test_altered_weights_are_refused(shipped, tmp_path):
 def test_weights_that_do_not_fill_the_net_exactly_are_refused(shipped, tmp_path):
     """A matching hash is not enough: a key left over or missing fails the strict load."""
     folder, _, record = shipped
-    weights = torch.load(folder / "resnet8.pt", weights_only=True)
+    weights = torch.load(folder / "resnet8-seed0.pt", weights_only=True)
     weights["extra.weight"] = torch.zeros(1)
-    torch.save(weights, tmp_path / "resnet8.pt")
+    torch.save(weights, tmp_path / "resnet8-seed0.pt")
     import hashlib
 
-    record = dict(record, sha256=hashlib.sha256((tmp_path / "resnet8.pt").read_bytes()).hexdigest())
-    (tmp_path / "resnet8.json").write_text(json.dumps(record))
+    record = dict(
+        record, sha256=hashlib.sha256((tmp_path / "resnet8-seed0.pt").read_bytes()).hexdigest()
+    )
+    (tmp_path / "resnet8-seed0.json").write_text(json.dumps(record))
     with pytest.raises(BadReference, match="does not fit resnet8.*extra.weight"):
         load_net("resnet8", tmp_path)
 
@@ -84,8 +90,10 @@ def test_a_missing_or_incomplete_record_says_what_is_wrong(shipped, tmp_path):
     folder, _, record = shipped
     with pytest.raises(BadReference, match="no reference net 'resnet110'.*there are: resnet8"):
         load_record("resnet110", folder)
+    with pytest.raises(BadReference, match="'resnet8' seed 3.*there are: seeds \\[0\\] of resnet8"):
+        load_record("resnet8", folder, seed=3)
     incomplete = {k: v for k, v in record.items() if k != "sha256"}
-    (tmp_path / "resnet8.json").write_text(json.dumps(incomplete))
+    (tmp_path / "resnet8-seed0.json").write_text(json.dumps(incomplete))
     with pytest.raises(BadReference, match="lacks \\['sha256'\\]"):
         load_record("resnet8", tmp_path)
 
@@ -100,24 +108,51 @@ def test_a_reference_is_a_one_seed_run_for_the_verdicts(shipped):
     assert verdict.word == "within noise" and "64 test images" in str(verdict)
 
 
+def test_the_seeds_of_a_reference_net_make_one_group(shipped, tmp_path):
+    """Seed 1 shipped beside seed 0: the group holds both, in seed order, with their spread."""
+    folder, _, _ = shipped
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    data = synthetic(128, 64, seed=1)
+    run = train("resnet8", data, Recipe(epochs=2, batch_size=32), seed=1, cache=False, progress=False)
+    ship_net(run, data, tmp_path, budget="test")
+    group = reference_group("resnet8", tmp_path)
+    assert group.seeds == [0, 1] and group.label == "resnet8 (reference)"
+    assert len(group.finals("test_acc")) == 2
+    assert torch.equal(load_net("resnet8", tmp_path, seed=1).fc.bias, run.model.fc.bias.cpu())
+    with pytest.raises(BadReference, match="no reference net 'plain8'"):
+        reference_group("plain8", tmp_path)
+
+
 def test_the_reference_panel_has_both_sides_on_shared_axes(shipped, capsys):
     folder, run, _ = shipped
     fig = show_beside_references({"resnet8": run, "plain8": run}, folder=folder)
     left, right = fig.axes[0], fig.axes[1]
     assert left.get_shared_y_axes().joined(left, right)
-    assert [line.get_label() for line in right.get_lines()] == ["resnet8 (reference)"]
-    assert "resnet8: 128 training images" in capsys.readouterr().out
+    assert [line.get_label() for line in right.get_lines()] == ["resnet8 (reference) (mean of 1 seed)"]
+    assert "resnet8: 1 seed (0), 128 training images" in capsys.readouterr().out
     assert show_beside_references({"plain110": run}, folder=folder) is None
 
 
 def test_the_course_ships_the_four_reference_nets_intact():
     assert set(SHIPPED) <= set(available())
     for name in SHIPPED:
-        record = load_record(name)
-        assert record["train_size"] == 50_000 and record["test_size"] == 10_000
-        assert record["final"]["test_acc"] > 0.5  # trained, not a placeholder
-        model = load_net(name)  # sha256 and strict keys
-        assert sum(p.numel() for p in model.parameters()) > 0
+        seeds = shipped_seeds(name)
+        assert seeds[0] == 0 and seeds == list(range(len(seeds)))  # no seed left out between
+        for seed in seeds:
+            record = load_record(name, seed=seed)
+            assert record["train_size"] == 50_000 and record["test_size"] == 10_000
+            assert record["final"]["test_acc"] > 0.5  # trained, not a placeholder
+            model = load_net(name, seed=seed)  # sha256 and strict keys
+            assert sum(p.numel() for p in model.parameters()) > 0
+
+
+def test_every_seed_of_a_reference_net_shares_its_budget_and_number_format():
+    """Seeds are comparable only when nothing but the seed differs (issue 20)."""
+    for name in SHIPPED:
+        records = [load_record(name, seed=s) for s in shipped_seeds(name)]
+        assert len({json.dumps(r["recipe"], sort_keys=True) for r in records}) == 1, name
+        assert len({r["precision"] for r in records}) == 1, name
+        assert len({r["data_fingerprint"] for r in records}) == 1, name
 
 
 def test_a_shipped_net_scores_on_cifar10_what_its_record_says(real_cifar10_dir):

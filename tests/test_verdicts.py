@@ -69,6 +69,26 @@ def test_one_seed_each_without_a_test_size_gives_no_verdict():
     assert v.word == "not compared" and "one seed per side" in v.reason
 
 
+def test_one_run_per_side_is_never_higher_or_lower_however_far_apart():
+    """The test set's binomial error alone is a floor of the noise: beyond it, one run per net
+    still says nothing about another seed, so there is no verdict (issue 20); within it, the
+    two are within noise."""
+    far = compare(fake_run(1.0, 0.832), fake_run(1.2, 0.818), "test_acc", test_size=10_000)
+    assert far.word == "not compared" and not far.decided and far.better is None
+    assert far.margin == pytest.approx(1.96 * math.sqrt((0.832 * 0.168 + 0.818 * 0.182) / 10_000))
+    text = str(far)
+    assert "83.2% vs" in text and "81.8%" in text
+    assert "beyond the test set's noise" in text and "one run per net is not a verdict" in text
+    assert "higher" not in text and "lower" not in text
+    very_far = compare(fake_run(1.0, 0.9), fake_run(2.0, 0.2), "test_acc", test_size=10_000)
+    assert very_far.word == "not compared"
+    near = compare(fake_run(1.0, 0.820), fake_run(1.2, 0.818), "test_acc", test_size=10_000)
+    assert near.word == "within noise"
+    # two seeds on one side give a spread, so a verdict again
+    two = group([(1.0, 0.83), (1.0, 0.834)])
+    assert compare(two, fake_run(1.2, 0.70), "test_acc", test_size=10_000).word == "higher"
+
+
 def test_a_single_seed_can_borrow_the_spread_of_a_group():
     lender_a = group([(0.80, 0.6), (0.82, 0.6), (0.84, 0.6)])
     lender_b = group([(1.20, 0.5), (1.22, 0.5), (1.24, 0.5)])
