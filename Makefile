@@ -1,5 +1,6 @@
 # The course's commands. `make test` and `make execute` set themselves up on a fresh machine.
 #   make test                     unit tests, then nbval on the notebooks (smoke profile)
+#   make unit-fp32                the training tests again with autocast off (fp32), as CI does
 #   make execute PROFILE=quick    run every notebook with papermill, outputs kept in place
 #   make bench                    training throughput: syllabus pipeline vs ours vs the limit
 #   make lab                      JupyterLab on the notebooks
@@ -16,7 +17,7 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-browser unit nbval execute bench lab lint format sync student colab-ref clean-cache help
+.PHONY: setup test test-browser unit unit-fp32 nbval execute bench lab lint format sync student colab-ref clean-cache help
 
 help:
 	@sed -n '1,10p' Makefile
@@ -33,6 +34,17 @@ test: unit nbval
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The tests that train, again in fp32 (autocast off), as a CPU without bf16 runs them: .ci/run
+# calls this on a CPU with bf16, so that both number formats are tested wherever CI runs.
+TRAINING_TESTS := tests/test_train.py tests/test_resume.py tests/test_cache.py \
+	tests/test_faults_cache.py tests/test_faults_inputs.py tests/test_plan.py \
+	tests/test_reference.py tests/test_variants.py tests/test_verdicts.py
+
+# (The CIFAR-10 re-evaluation of a shipped net runs in fp32 whatever the setting: not repeated.)
+unit-fp32: $(STAMP)
+	RESNET_PRECISION=fp32 $(BIN)/python -m pytest -p no:cacheprovider $(TRAINING_TESTS) \
+	  --deselect tests/test_reference.py::test_a_shipped_net_scores_on_cifar10_what_its_record_says
 
 # The committed notebooks are re-run under the smoke profile in a throw-away cache;
 # nbval compares only the cells marked NBVAL_CHECK_OUTPUT (counts, shapes).
