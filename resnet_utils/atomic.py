@@ -7,6 +7,7 @@ reset) cannot remove its temporary file: :func:`remove_stale_temporaries` does, 
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -53,6 +54,28 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_problem(error: BaseException, folder: Path) -> str:
+    """Why a write into ``folder`` failed, in words. A full disk is named as such, with the
+    space left: torch's zip writer reports one as ``RuntimeError: ... unexpected pos``."""
+    existing = Path(folder)
+    while not existing.exists() and existing != existing.parent:  # not made yet: its disk
+        existing = existing.parent
+    try:
+        free = shutil.disk_usage(existing).free
+    except OSError:
+        free = None
+    full = (
+        getattr(error, "errno", None) == errno.ENOSPC
+        or "unexpected pos" in str(error)
+        or (free is not None and free < 2**20)
+    )
+    if full:
+        left = "?" if free is None else f"{free / 2**20:.0f}"
+        return f"no space left on device: {left} MB free in {folder}"
+    first = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {first}"
 
 
 def save_json(path: Path, obj, *, strict: bool = False) -> None:
