@@ -130,8 +130,8 @@ def train(
         except Exception as error:  # a read-only or full disk must not cost the trained net
             warnings.warn(
                 f"could not save {label} in the run cache {store.root} "
-                f"({write_problem(error, store.root)}). The trained net is kept in memory for this session only; give "
-                "storage_dir a folder you can write to, to keep the next runs.",
+                f"({write_problem(error, store.root)}). The trained net is kept in memory for "
+                "this session only; give storage_dir a folder you can write to, to keep the next runs.",
                 stacklevel=2,
             )
         else:
