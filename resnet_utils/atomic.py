@@ -11,6 +11,8 @@ import errno
 import json
 import math
 import os
+import pickle
+import re
 import shutil
 import tempfile
 import threading
@@ -25,6 +27,13 @@ TMP_SUFFIX = ".tmp"
 # A temporary file untouched for this long belongs to a dead writer: a live one writes
 # continuously and renames its file within seconds of finishing.
 STALE_SECONDS = 15 * 60
+# The temporaries the course itself writes (``.<target>.<8 random>.tmp``), and only those are
+# ever removed: a run (its record, weights or checkpoint), decoded data, the CIFAR-10 archive,
+# an extraction folder, a write probe. A user's own hidden ``*.tmp`` in a shared folder stays.
+COURSE_TEMPORARY = re.compile(
+    r"\.(?:[0-9a-f]{20}\.(?:json|pt|resume\.pt)|cifar10-[0-9a-f]{12}-[0-9a-f]{12}\.pt"
+    r"|cifar-10-python\.tar\.gz|extract|write-test)\.[a-z0-9_]{8}\.tmp"
+)
 
 _umask_lock = threading.Lock()
 
@@ -104,15 +113,25 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     write_atomically(path, lambda tmp: torch.save(tensors, tmp))
 
 
-def load_tensors(path: Path) -> dict[str, torch.Tensor]:
-    return torch.load(path, map_location="cpu", weights_only=True)
+def load_tensors(path: Path, map_location="cpu") -> dict:
+    """Tensors (and plain numbers, lists, dicts) only: a file holding pickled code is refused
+    in words, not with torch's advice to load it with ``weights_only=False``."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        raise pickle.UnpicklingError(
+            f"{Path(path).name} holds pickled code, not only tensors: it will not be loaded, "
+            "since loading it would run that code. Delete it (it is remade or retrained), or "
+            "ask whoever gave it to you."
+        ) from None
 
 
 def remove_stale_temporaries(folder: Path, older_than: float = STALE_SECONDS) -> list[Path]:
     """Remove the temporary files (and folders) of writers that died in ``folder``.
 
-    Only names of the form ``.<name>.<random>.tmp`` untouched for ``older_than`` seconds
-    go: a write in progress in another notebook is never touched. Returns what was removed.
+    Only the course's own names (:data:`COURSE_TEMPORARY`) untouched for ``older_than``
+    seconds go: a write in progress in another notebook, or a user's file, is never touched.
+    Returns what was removed.
     """
     removed = []
     try:
@@ -121,6 +140,8 @@ def remove_stale_temporaries(folder: Path, older_than: float = STALE_SECONDS) ->
         return removed
     now = time.time()
     for item in candidates:
+        if not COURSE_TEMPORARY.fullmatch(item.name):  # not a name the course writes
+            continue
         try:
             if now - item.lstat().st_mtime < older_than:
                 continue

@@ -71,7 +71,12 @@ def load_record(name: str, folder: str | Path | None = None) -> dict:
             f"no reference net {name!r} in {folder} "
             f"(there are: {', '.join(available(folder)) or 'none'})."
         )
-    record = json.loads(path.read_text())
+    try:
+        record = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadReference(f"{path} is not valid JSON ({error}): reinstall the package.") from None
+    if not isinstance(record, dict):
+        raise BadReference(f"{path} holds {type(record).__name__}, not a record: reinstall the package.")
     missing = [key for key in REQUIRED if key not in record]
     if missing:
         raise BadReference(f"{path.name} lacks {missing}: not a record written by ship_net.")

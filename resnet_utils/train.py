@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .atomic import write_atomically, write_problem
+from .atomic import load_tensors, write_atomically, write_problem
 from .data import ImageData, normalize, random_crop_flip
 from .hardware import autocast_dtype, pick_device, precision_name
 from .models import weighted_layers
@@ -255,7 +255,7 @@ def _read_checkpoint(path, device: torch.device) -> dict | None:
     if not path.exists():
         return None
     try:
-        state = torch.load(path, map_location=device, weights_only=True)  # no pickled code
+        state = load_tensors(path, map_location=device)  # no pickled code
         if state.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"format {state.get('format')!r}, not {CHECKPOINT_FORMAT}")
         state["generator"] = state["generator"].cpu()
