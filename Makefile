@@ -1,12 +1,21 @@
 # The course's commands. `make test` and `make execute` set themselves up on a fresh machine.
+#   make setup                    the virtual environment (.venv) with the course's tools and a kernel
 #   make test                     unit tests, then nbval on the notebooks (smoke profile)
+#   make unit                     the unit tests only (tests/)
 #   make unit-fp32                the training tests again with autocast off (fp32), as CI does
+#   make nbval                    the notebooks re-run headless under smoke, outputs compared
 #   make execute PROFILE=quick    run every notebook with papermill, outputs kept in place
 #   make bench                    training throughput: syllabus pipeline vs ours vs the limit
-#   make lab                      JupyterLab on the notebooks
+#   make lab                      JupyterLab on the course folder: student/ to work, notebooks/ solved
 #   make test-browser             JupyterLab in Chromium: Run All, a slider moved (tests/browser)
+#   make lint                     ruff: lint and format check
+#   make format                   ruff: fix what it can and format
+#   make sync                     each notebooks/NN_*.py and its .ipynb in line (refuses if both changed)
 #   make student                  student copies in student/: solutions replaced by hints
 #   make colab-ref REF=v0.2.1     the ref Colab installs from (badges, set-up cells) [REPOSITORY=]
+#   make clean-cache              delete the finished runs in the run cache (they retrain)
+#   make clean-checkpoints        delete the unfinished runs' checkpoints (they start over)
+#   make help                     this list
 # CIFAR10_DIR=/path/to/copy points every command at a local CIFAR-10 copy.
 
 PYTHON ?= python3
@@ -17,10 +26,10 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-browser unit unit-fp32 nbval execute bench lab lint format sync student colab-ref clean-cache help
+.PHONY: setup test test-browser unit unit-fp32 nbval execute bench lab lint format sync student colab-ref clean-cache clean-checkpoints help
 
 help:
-	@sed -n '1,10p' Makefile
+	@sed -n '/^$$/q;p' Makefile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,14 +67,13 @@ nbval: $(STAMP)
 # each notebook's key numbers to results/<notebook>.json. PROFILE=auto picks by hardware.
 # interactive=False: no widgets headless (a saved widget shows nothing, and nbclient can wait
 # forever after a widget cell: jupyter/nbclient#312, nteract/papermill#723; seen here twice).
+# Each runs into a temporary file first: a failed run leaves the notebook and results/ as they
+# were (its partial output goes to build/failed/, named in the message).
 execute: $(STAMP) sync
-	@for nb in $(NOTEBOOKS); do \
-	  echo "== $$nb (profile $(PROFILE))"; \
-	  RESNET_PROFILE=$(filter-out auto,$(PROFILE)) RESNET_SUMMARY_DIR=$(CURDIR)/results \
-	  $(BIN)/papermill $$nb $$nb -p interactive False --cwd notebooks --kernel python3 || exit 1; \
-	done
+	RESNET_PROFILE=$(filter-out auto,$(PROFILE)) \
+	$(BIN)/python tools/execute.py --profile $(PROFILE) --results $(CURDIR)/results $(NOTEBOOKS)
 	$(BIN)/python tools/tidy_executed.py $(NOTEBOOKS)
-	$(BIN)/jupytext --sync $(NOTEBOOKS) >/dev/null
+	$(BIN)/python tools/sync.py $(NOTEBOOKS) >/dev/null
 
 # Training throughput: the syllabus' pipeline, ours, and the device's limit (see benchmarks/).
 bench: $(STAMP)
@@ -74,9 +82,11 @@ bench: $(STAMP)
 # As root (Docker, many cloud containers) Jupyter refuses to start without --allow-root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# Opens the course folder: a student works in student/ (exercises open), notebooks/ holds the
+# solved notebooks with their outputs.
 lab: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[lab]"
-	$(BIN)/jupyter lab notebooks/ $(ALLOW_ROOT)
+	$(BIN)/jupyter lab $(ALLOW_ROOT)
 
 # JupyterLab in Debian's Chromium (`apt-get install chromium`), driven by Playwright:
 # notebook 1 and a student copy under Run All, the depth slider moved (tests/browser/).
@@ -98,9 +108,10 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 # Edit the .py files; this brings each .ipynb in line (keeping its outputs), or the
-# reverse for a notebook edited in Jupyter.
+# reverse for a notebook edited in Jupyter. When both changed since the last sync it
+# refuses and says how to keep one (tools/sync.py; the other side is backed up).
 sync: $(STAMP)
-	$(BIN)/jupytext --sync notebooks/[0-9][0-9]_*.py
+	$(BIN)/python tools/sync.py notebooks/[0-9][0-9]_*.py
 	@$(MAKE) --no-print-directory student >/dev/null
 
 # The students' copies: each solution (between "# BEGIN SOLUTION" and "# END SOLUTION" in a
@@ -117,3 +128,6 @@ colab-ref: $(STAMP)
 
 clean-cache:
 	rm -rf "$${RESNET_CACHE_DIR:-$$HOME/.cache/resnet-course}/runs"
+
+clean-checkpoints:
+	rm -f "$${RESNET_CACHE_DIR:-$$HOME/.cache/resnet-course}"/runs/*.resume.pt

@@ -76,10 +76,14 @@ import torch
 from resnet_utils import build_model, count_parameters, start, weighted_layers
 from resnet_utils.analysis import gradients_at_init, spread, spreads_at_init, stage_shapes
 from resnet_utils.models import blocks_per_stage
+from resnet_utils.params import parameters
 from resnet_utils.plots import plot_curves, plot_final, plot_layer_norms
 from resnet_utils.verdicts import compare, learned
 from resnet_utils.widgets import depth_slider, init_gradient_curves
 
+depths, seed, seeds, epochs, interactive, progress = parameters(
+    depths=depths, seed=seed, seeds=seeds, epochs=epochs, interactive=interactive, progress=progress
+)
 depths = sorted(depths)
 for depth in depths:
     blocks_per_stage(depth)  # a depth that is not 6n+2 stops here, before any training

@@ -71,10 +71,14 @@ import matplotlib.pyplot as plt
 from resnet_utils import build_model, count_parameters, start
 from resnet_utils.analysis import gradient_norms_at_init, spreads_at_init
 from resnet_utils.models import BasicBlock, blocks_per_stage
+from resnet_utils.params import parameters
 from resnet_utils.plots import plot_curves, plot_final, plot_layer_norms
 from resnet_utils.verdicts import compare
 from resnet_utils.widgets import shortcut_toggle
 
+depths, seed, seeds, epochs, interactive, progress = parameters(
+    depths=depths, seed=seed, seeds=seeds, epochs=epochs, interactive=interactive, progress=progress
+)
 session = start(
     "02_skip_connections",
     profile=profile,

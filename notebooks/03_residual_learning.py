@@ -82,10 +82,23 @@ from resnet_utils.inspect_blocks import (
     residual_branch_stats,
 )
 from resnet_utils.landscape import classification_loss, evaluations, landscape_study
+from resnet_utils.params import parameters
 from resnet_utils.plots import integer_ticks, plot_lesions, plot_responses, plot_slices, plot_surfaces
 from resnet_utils.verdicts import compare, learned
 from resnet_utils.widgets import block_picker
 
+(seed, seeds, epochs, interactive, progress, measure_images, landscape_points, landscape_images) = (
+    parameters(
+        seed=seed,
+        seeds=seeds,
+        epochs=epochs,
+        interactive=interactive,
+        progress=progress,
+        measure_images=measure_images,
+        landscape_points=landscape_points,
+        landscape_images=landscape_images,
+    )
+)
 session = start(
     "03_residual_learning",
     profile=profile,

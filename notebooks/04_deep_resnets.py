@@ -71,10 +71,14 @@ from resnet_utils import build_model, count_parameters, start
 from resnet_utils.analysis import stage_shapes
 from resnet_utils.counting import multiply_adds, saved_for_backward_bytes, step_seconds
 from resnet_utils.models import BasicBlockV1, Bottleneck
+from resnet_utils.params import parameters
 from resnet_utils.plots import plot_curves
 from resnet_utils.verdicts import compare, learned
 from resnet_utils.widgets import resnet_selector, stage_table
 
+seed, epochs, interactive, progress, cost_batch = parameters(
+    seed=seed, epochs=epochs, interactive=interactive, progress=progress, cost_batch=cost_batch
+)
 session = start(
     "04_deep_resnets",
     profile=profile,

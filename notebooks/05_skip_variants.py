@@ -73,10 +73,14 @@ import torch
 from resnet_utils import build_model, count_parameters, start
 from resnet_utils.inspect_blocks import calibrate_batchnorm, gate_openings
 from resnet_utils.models import blocks_per_stage
+from resnet_utils.params import parameters
 from resnet_utils.plots import plot_curves, plot_final
 from resnet_utils.verdicts import compare
 from resnet_utils.widgets import compare_runs
 
+depth, seed, seeds, epochs, interactive, progress = parameters(
+    depth=depth, seed=seed, seeds=seeds, epochs=epochs, interactive=interactive, progress=progress
+)
 session = start(
     "05_skip_variants",
     profile=profile,

@@ -7,9 +7,12 @@ reset) cannot remove its temporary file: :func:`remove_stale_temporaries` does, 
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
+import pickle
+import re
 import shutil
 import tempfile
 import threading
@@ -24,6 +27,13 @@ TMP_SUFFIX = ".tmp"
 # A temporary file untouched for this long belongs to a dead writer: a live one writes
 # continuously and renames its file within seconds of finishing.
 STALE_SECONDS = 15 * 60
+# The temporaries the course itself writes (``.<target>.<8 random>.tmp``), and only those are
+# ever removed: a run (its record, weights or checkpoint), decoded data, the CIFAR-10 archive,
+# an extraction folder, a write probe. A user's own hidden ``*.tmp`` in a shared folder stays.
+COURSE_TEMPORARY = re.compile(
+    r"\.(?:[0-9a-f]{20}\.(?:json|pt|resume\.pt)|cifar10-[0-9a-f]{12}-[0-9a-f]{12}\.pt"
+    r"|cifar-10-python\.tar\.gz|extract|write-test)\.[a-z0-9_]{8}\.tmp"
+)
 
 _umask_lock = threading.Lock()
 
@@ -55,6 +65,28 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
         raise
 
 
+def write_problem(error: BaseException, folder: Path) -> str:
+    """Why a write into ``folder`` failed, in words. A full disk is named as such, with the
+    space left: torch's zip writer reports one as ``RuntimeError: ... unexpected pos``."""
+    existing = Path(folder)
+    while not existing.exists() and existing != existing.parent:  # not made yet: its disk
+        existing = existing.parent
+    try:
+        free = shutil.disk_usage(existing).free
+    except OSError:
+        free = None
+    full = (
+        getattr(error, "errno", None) == errno.ENOSPC
+        or "unexpected pos" in str(error)
+        or (free is not None and free < 2**20)
+    )
+    if full:
+        left = "?" if free is None else f"{free / 2**20:.0f}"
+        return f"no space left on device: {left} MB free in {folder}"
+    first = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {first}"
+
+
 def save_json(path: Path, obj, *, strict: bool = False) -> None:
     """Write valid (strict) JSON, which has no NaN or infinity.
 
@@ -81,15 +113,25 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor]) -> None:
     write_atomically(path, lambda tmp: torch.save(tensors, tmp))
 
 
-def load_tensors(path: Path) -> dict[str, torch.Tensor]:
-    return torch.load(path, map_location="cpu", weights_only=True)
+def load_tensors(path: Path, map_location="cpu") -> dict:
+    """Tensors (and plain numbers, lists, dicts) only: a file holding pickled code is refused
+    in words, not with torch's advice to load it with ``weights_only=False``."""
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError:
+        raise pickle.UnpicklingError(
+            f"{Path(path).name} holds pickled code, not only tensors: it will not be loaded, "
+            "since loading it would run that code. Delete it (it is remade or retrained), or "
+            "ask whoever gave it to you."
+        ) from None
 
 
 def remove_stale_temporaries(folder: Path, older_than: float = STALE_SECONDS) -> list[Path]:
     """Remove the temporary files (and folders) of writers that died in ``folder``.
 
-    Only names of the form ``.<name>.<random>.tmp`` untouched for ``older_than`` seconds
-    go: a write in progress in another notebook is never touched. Returns what was removed.
+    Only the course's own names (:data:`COURSE_TEMPORARY`) untouched for ``older_than``
+    seconds go: a write in progress in another notebook, or a user's file, is never touched.
+    Returns what was removed.
     """
     removed = []
     try:
@@ -98,6 +140,8 @@ def remove_stale_temporaries(folder: Path, older_than: float = STALE_SECONDS) ->
         return removed
     now = time.time()
     for item in candidates:
+        if not COURSE_TEMPORARY.fullmatch(item.name):  # not a name the course writes
+            continue
         try:
             if now - item.lstat().st_mtime < older_than:
                 continue

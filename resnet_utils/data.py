@@ -75,7 +75,10 @@ class ImageData:
         )
 
     def subset(self, train_size: int | None, test_size: int | None, seed: int = 0) -> ImageData:
-        """A class-balanced subset of each split (``None`` keeps a split whole)."""
+        """A class-balanced subset of each split (``None`` keeps a split whole); a warning
+        when the data has fewer images of a class than a balanced subset of that size needs."""
+        _warn_short(self.source, "train", self.train_y, train_size)
+        _warn_short(self.source, "test", self.test_y, test_size)
         train = stratified_indices(self.train_y, train_size, seed)
         test = stratified_indices(self.test_y, test_size, seed)
         return replace(
@@ -108,6 +111,23 @@ class ImageData:
 
     def describe(self) -> str:
         return f"{self.source}: {len(self.train_y)} train / {len(self.test_y)} test images"
+
+
+def _warn_short(source: str, split: str, labels: torch.Tensor, size: int | None) -> None:
+    """A partial copy (5 images of one class, 20 of the others) cannot give a balanced
+    subset: say so, with the classes that fall short, rather than call it stratified."""
+    if size is None or size <= 0:
+        return
+    counts = torch.bincount(labels.cpu(), minlength=len(CLASSES)).tolist()
+    wanted = size // len(counts)
+    short = [f"{CLASSES[c] if c < len(CLASSES) else c} {n}" for c, n in enumerate(counts) if n < wanted]
+    if short:
+        warnings.warn(
+            f"{source}: the {split} split has fewer images than the {wanted:,} per class a "
+            f"subset of {size:,} asks for ({', '.join(short)}): the {split} subset is smaller "
+            "and unbalanced. A partial copy? Point data_dir at a complete CIFAR-10.",
+            stacklevel=3,
+        )
 
 
 def stratified_indices(labels: torch.Tensor, size: int | None, seed: int = 0) -> torch.Tensor:
@@ -274,6 +294,12 @@ def _batches_in(path: Path) -> Path:
     for candidate in (path, path / BATCHES):
         if (candidate / "data_batch_1").exists() and (candidate / "test_batch").exists():
             return candidate
+    for have, lack in (("train", "test"), ("test", "train")):
+        if (path / have).is_dir() and not (path / lack).is_dir():
+            raise FileNotFoundError(
+                f"{path} has {have}/ but no {lack}/: the class-folder layout needs both "
+                f"{path / 'train'} and {path / 'test'}, each with CIFAR-10's 10 class folders."
+            )
     raise FileNotFoundError(
         f"{path} holds neither train/ and test/ class folders nor torchvision's "
         f"cifar-10-batches-py files. {_HOW_TO_POINT}"
@@ -317,7 +343,15 @@ def _read_image_folders(path: Path) -> dict[str, torch.Tensor]:
 
     out = {}
     for split in ("train", "test"):
-        folder = ImageFolder(path / split)
+        try:
+            folder = ImageFolder(path / split)
+        except FileNotFoundError:  # torchvision's bare "Found no valid file for the classes ..."
+            empty = [d for d in sorted((path / split).iterdir()) if d.is_dir() and not any(d.iterdir())]
+            named = ", ".join(str(d) for d in empty) or f"the class folders in {path / split}"
+            raise FileNotFoundError(
+                f"the {split} split of {path} has an empty class folder: {named} holds no "
+                "image. Copy its images there, or point data_dir at a complete CIFAR-10."
+            ) from None
         if tuple(folder.classes) != CLASSES:
             raise ValueError(
                 f"{path / split} has class folders {folder.classes}; CIFAR-10 needs {list(CLASSES)}."

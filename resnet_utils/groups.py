@@ -104,7 +104,8 @@ class RunGroup:
         trained = len(self.runs) - cached
         parts = [f"{trained} trained" if trained else "", f"{cached} from the cache" if cached else ""]
         text = (
-            f"{self.label}, {len(self.runs)} seeds ({', '.join(map(str, self.seeds))}): "
+            f"{self.label}, {len(self.runs)} {'seed' if len(self.runs) == 1 else 'seeds'} "
+            f"({', '.join(map(str, self.seeds))}): "
             f"{', '.join(p for p in parts if p)} ({self.training_seconds():.0f} s of training)"
         )
         if self.diverged_seeds:

@@ -6,7 +6,8 @@ import os
 
 import torch
 
-PRECISION_ENV = "RESNET_PRECISION"  # "fp32" turns autocast off: how a CPU without bf16 runs
+# "fp32" turns autocast off (how a CPU without bf16 runs); "bf16" insists on bf16 where native
+PRECISION_ENV = "RESNET_PRECISION"
 
 
 def pick_device(device: str | torch.device | None = None) -> torch.device:
@@ -25,18 +26,35 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
     forced = os.environ.get(PRECISION_ENV, "").strip().lower()
     if forced == "fp32":
         return None
+    if forced == "bf16":  # what the course prints as the precision: accepted where it is fast
+        if _native_bf16(device):
+            return torch.bfloat16
+        raise ValueError(
+            f"${PRECISION_ENV}=bf16: this {device.type} has no native bf16 (it would be slower "
+            "than fp32, or fail); use 'fp32', or leave it unset for the fastest format here."
+        )
     if forced not in ("", "auto"):
-        raise ValueError(f"${PRECISION_ENV}={forced!r}: use 'fp32', or leave it unset.")
+        raise ValueError(f"${PRECISION_ENV}={forced!r}: use 'fp32' or 'bf16', or leave it unset.")
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device.type == "cpu":
-        cpu = torch.cpu
-        fast_bf16 = (
-            getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
-            or getattr(cpu, "_is_amx_tile_supported", lambda: False)()
-        )
-        return torch.bfloat16 if fast_bf16 else None
+        return torch.bfloat16 if _cpu_bf16() else None
     return None
+
+
+def _native_bf16(device: torch.device) -> bool:
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return device.type == "cpu" and _cpu_bf16()
+
+
+def _cpu_bf16() -> bool:
+    """AVX512-BF16 or AMX: a CPU where bf16 autocast pays."""
+    cpu = torch.cpu
+    return bool(
+        getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
+        or getattr(cpu, "_is_amx_tile_supported", lambda: False)()
+    )
 
 
 def precision_name(dtype: torch.dtype | None) -> str:

@@ -100,7 +100,12 @@ def load_record(name: str, folder: str | Path | None = None, *, seed: int = 0) -
         seeds = shipped_seeds(name, folder)
         there = f"seeds {seeds} of {name}" if seeds else ", ".join(available(folder)) or "none"
         raise BadReference(f"no reference net {name!r} seed {seed} in {folder} (there are: {there}).")
-    record = json.loads(path.read_text())
+    try:
+        record = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadReference(f"{path} is not valid JSON ({error}): reinstall the package.") from None
+    if not isinstance(record, dict):
+        raise BadReference(f"{path} holds {type(record).__name__}, not a record: reinstall the package.")
     missing = [key for key in REQUIRED if key not in record]
     if missing:
         raise BadReference(f"{path.name} lacks {missing}: not a record written by ship_net.")

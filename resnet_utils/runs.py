@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
+from .atomic import write_problem
 from .cache import RunCache, module_layout
 from .data import ImageData
 from .hardware import autocast_dtype, pick_device, precision_name
@@ -128,9 +129,9 @@ def train(
             store.save(spec, history, None if diverged else model.state_dict())
         except Exception as error:  # a read-only or full disk must not cost the trained net
             warnings.warn(
-                f"could not save {label} in the run cache {store.root} ({type(error).__name__}: "
-                f"{error}). The trained net is kept in memory for this session only; give "
-                "storage_dir a folder you can write to, to keep the next runs.",
+                f"could not save {label} in the run cache {store.root} "
+                f"({write_problem(error, store.root)}). The trained net is kept in memory for "
+                "this session only; give storage_dir a folder you can write to, to keep the next runs.",
                 stacklevel=2,
             )
         else:

@@ -6,6 +6,7 @@ import os
 import platform
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -190,6 +191,12 @@ def start(
     device = pick_device(device)
     use_storage(storage_dir)
     if chosen.dataset == "synthetic":
+        if data_dir is not None:
+            warnings.warn(
+                f"the {chosen.name} profile trains on synthetic images: data_dir={str(data_dir)!r} "
+                "is not read (nor checked). Give profile='quick' or another to use it.",
+                stacklevel=2,
+            )
         data = synthetic(chosen.train_size, chosen.test_size, seed=seed)
     else:
         data = load_cifar10(data_dir).subset(chosen.train_size, chosen.test_size, seed=seed)

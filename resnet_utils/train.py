@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .atomic import write_atomically
+from .atomic import load_tensors, write_atomically, write_problem
 from .data import ImageData, normalize, random_crop_flip
 from .hardware import autocast_dtype, pick_device, precision_name
 from .models import weighted_layers
@@ -111,6 +111,7 @@ def fit(
             torch.cuda.set_rng_state(state["cuda_rng"], device)
         history = state["history"]
         first_epoch = len(history["epoch"]) + 1
+        _warn_other_threads(state, device, first_epoch - 1)
         if progress:
             print(f"{description}: resuming after epoch {first_epoch - 1} of {recipe.epochs}")
     bar = tqdm(total=total_steps, desc=description, disable=not progress, leave=False)
@@ -184,9 +185,12 @@ def fit(
                     _write_checkpoint(
                         checkpoint, model, optimizer, scheduler, scaler, generator, history
                     )
-                except OSError as error:  # a full or read-only disk must not stop the training
+                # a full or read-only disk must not stop the training; torch's zip writer
+                # reports a full disk as RuntimeError ("unexpected pos"), not OSError
+                except (OSError, RuntimeError) as error:
+                    problem = write_problem(error, Path(checkpoint).parent)
                     warnings.warn(
-                        f"cannot write the checkpoint {checkpoint} ({error}): this run "
+                        f"cannot write the checkpoint {checkpoint} ({problem}): this run "
                         "goes on, but cannot resume if interrupted.",
                         stacklevel=2,
                     )
@@ -237,6 +241,7 @@ def _write_checkpoint(path, model, optimizer, scheduler, scaler, generator, hist
         "generator": generator.get_state(),
         "torch_rng": torch.get_rng_state(),
         "history": history,
+        "threads": torch.get_num_threads(),  # CPU sums in another order differ in the last bits
     }
     if generator.device.type == "cuda":  # dropout on a GPU draws from the device's generator
         state["cuda_rng"] = torch.cuda.get_rng_state(generator.device)
@@ -250,7 +255,7 @@ def _read_checkpoint(path, device: torch.device) -> dict | None:
     if not path.exists():
         return None
     try:
-        state = torch.load(path, map_location=device, weights_only=True)  # no pickled code
+        state = load_tensors(path, map_location=device)  # no pickled code
         if state.get("format") != CHECKPOINT_FORMAT:
             raise ValueError(f"format {state.get('format')!r}, not {CHECKPOINT_FORMAT}")
         state["generator"] = state["generator"].cpu()
@@ -263,6 +268,20 @@ def _read_checkpoint(path, device: torch.device) -> dict | None:
             f"ignoring checkpoint {path.name} ({error}); training from the start.", stacklevel=3
         )
         return None
+
+
+def _warn_other_threads(state: dict, device: torch.device, epochs_done: int) -> None:
+    """A CPU run resumed with another thread count adds in another order: it goes on, but
+    its history need not equal an uninterrupted run's to the last digit."""
+    saved = state.get("threads")
+    now = torch.get_num_threads()
+    if device.type == "cpu" and saved is not None and saved != now:
+        warnings.warn(
+            f"resuming after epoch {epochs_done} with {now} CPU threads; the checkpoint was "
+            f"written with {saved}. The run goes on, but may end slightly differently from an "
+            f"uninterrupted one (torch.set_num_threads({saved}) before training resumes it exactly).",
+            stacklevel=3,
+        )
 
 
 def _sound(loss: float) -> bool:

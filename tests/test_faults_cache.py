@@ -64,7 +64,7 @@ def test_a_save_that_fails_mid_write_keeps_the_net_and_leaves_no_file(cache_dir,
 
     monkeypatch.setattr(torch, "save", full_disk)
     store = RunCache(cache_dir)
-    with pytest.warns(UserWarning, match="could not save.*unexpected pos"):
+    with pytest.warns(UserWarning, match="could not save.*no space left on device"):
         run = train("resnet8", DATA, RECIPE, cache=store, progress=False)
     assert run.model is not None and run.final("test_acc") is not None
     assert list(cache_dir.iterdir()) == []  # no half entry, no temporary file

@@ -19,7 +19,12 @@ SEED_STATEMENTS = {
 
 def pick(answer, statements: dict[str, str], correct: str, why: dict[str, str]) -> None:
     """Pass when ``answer`` is the letter of the right statement; else say why it is not."""
-    letter = answer.strip().lower() if isinstance(answer, str) else answer
+    if not isinstance(answer, str):
+        raise CheckFailed(
+            f"answer with one letter, as text ('a'), of {', '.join(map(repr, statements))}; you "
+            f"gave {type(answer).__name__}: {answer!r}."
+        )
+    letter = answer.strip().lower()
     if letter not in statements:
         raise CheckFailed(
             f"answer with one letter of {', '.join(map(repr, statements))}; you gave {answer!r}."

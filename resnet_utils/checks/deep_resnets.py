@@ -84,7 +84,13 @@ def imagenet_stem_shapes(answer: dict) -> None:
             f"your dict has no entry for {missing}; give one for each of {list(STEM_PARTS)}."
         )
     for part in STEM_PARTS:
-        got = tuple(answer[part])
+        given = answer[part]
+        if isinstance(given, str) or not isinstance(given, (tuple, list)) or len(given) != 3:
+            raise CheckFailed(
+                f"{part}: give its shape as three whole numbers (channels, height, width); you "
+                f"gave {given!r}."
+            )
+        got = tuple(given)
         if got != actual[part]:
             raise CheckFailed(
                 f"{part}: you said {shape_of(got)}, it is {shape_of(actual[part])}. {_WHY[part]}."

@@ -10,7 +10,16 @@ from torch import nn
 
 from ..models import ZeroPadShortcut, build_model, count_parameters
 from .choices import check_seed_agreement
-from .common import CheckFailed, as_number, as_tensor, exercise, passed, same, shape_of
+from .common import (
+    CheckFailed,
+    as_number,
+    as_tensor,
+    exercise,
+    passed,
+    refuse_in_place,
+    same,
+    shape_of,
+)
 
 
 def _branch(in_channels: int, out_channels: int, stride: int) -> nn.Module:
@@ -94,7 +103,9 @@ def zero_pad_shortcut(shortcut: Callable) -> None:
     for channels, out_channels, stride, size in ((16, 32, 2, 32), (32, 64, 2, 16), (16, 16, 1, 32)):
         x = torch.randn(2, channels, size, size)
         expected = ZeroPadShortcut(channels, out_channels, stride)(x)
+        x_before = x.clone()
         got = as_tensor(shortcut(x, out_channels, stride), "your shortcut")
+        refuse_in_place("your shortcut", {"x": x_before}, {"x": x})
         if got.shape != expected.shape:
             problem = []
             if got.shape[2:] != expected.shape[2:]:

@@ -10,7 +10,16 @@ import torch.nn.functional as F
 
 from ..models import BasicBlock, Variant
 from .choices import check_seed_agreement
-from .common import CheckFailed, as_number, as_tensor, exercise, passed, same, shape_of
+from .common import (
+    CheckFailed,
+    as_number,
+    as_tensor,
+    exercise,
+    passed,
+    refuse_in_place,
+    same,
+    shape_of,
+)
 
 
 @exercise(
@@ -22,9 +31,11 @@ def exclusive_gate(combine: Callable) -> None:
     """``combine(shortcut, branch, gate_logits)``: (1 - g) * s + g * F, with g = sigmoid(logits)."""
     torch.manual_seed(5)
     s, f, logits = torch.randn(2, 8, 4, 4), torch.randn(2, 8, 4, 4), torch.randn(2, 8, 4, 4)
-    got = as_tensor(combine(s, f, logits), "your combine")
-    g = torch.sigmoid(logits)
+    g = torch.sigmoid(logits)  # the expected value first: an in-place write cannot reach it
     expected = (1 - g) * s + g * f
+    before = {"shortcut": s.clone(), "branch": f.clone(), "gate_logits": logits.clone()}
+    got = as_tensor(combine(s, f, logits), "your combine")
+    refuse_in_place("your combine", before, {"shortcut": s, "branch": f, "gate_logits": logits})
     if got.shape != expected.shape:
         raise CheckFailed(
             f"the result should have the shape of its inputs ({shape_of(s)}), not {shape_of(got)}."
@@ -75,7 +86,9 @@ def preact_forward(forward: Callable) -> None:
     parts = block.bn1, block.conv1, block.bn2, block.conv2
     with torch.no_grad():
         expected = block(x)
+        x_before = x.clone()
         got = as_tensor(forward(x, *parts), "your forward")
+        refuse_in_place("your forward", {"x": x_before}, {"x": x})
         if got.shape != expected.shape:
             raise CheckFailed(
                 f"{shape_of(x)} in should give {shape_of(x)} out; yours gives {shape_of(got)}."

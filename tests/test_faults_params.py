@@ -1,0 +1,153 @@
+"""Weak messages made plain (issue 21): every notebook parameter checked in the set-up cell,
+bf16 on request, refused pickles and malformed records said in words, only the course's own
+temporary files removed, and "1 seed", not "1 seeds"."""
+
+import ast
+import os
+import pickle
+import time
+from pathlib import Path
+
+import jupytext
+import numpy as np
+import pytest
+import torch
+
+from resnet_utils import paths
+from resnet_utils.atomic import load_tensors
+from resnet_utils.hardware import autocast_dtype
+from resnet_utils.params import _RULES, BadParameter, parameters
+from resnet_utils.reference import BadReference, load_record
+
+NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.py"))
+
+
+# --- parameters ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, value, says",
+    [
+        ("seeds", 0, r"seeds must be a whole number of seeds, 1 or more \(seeds = 3\), not 0"),
+        ("seeds", -1, "seeds must be .* not -1"),
+        ("seeds", "3", r"not '3' \(text: papermill's -r passes text"),
+        ("seed", "0", "seed must be a whole number, 0 or more"),
+        ("seed", 1.5, "seed must be"),
+        ("epochs", 0, "epochs must be None or a whole number, 1 or more, not 0"),
+        ("depths", [], r"depths is empty: give at least one depth, such as \[20, 56\]"),
+        ("depths", "20,56", r"depths must be a list of depths such as \[20, 56\]"),
+        ("depths", [20, 21], r"depths\[1\]: depth 21 is not of the form 6n\+2"),
+        ("depth", "56", "depth must be None or a depth of the form 6n"),
+        ("cost_batch", -1, "cost_batch must be None or a whole number, 1 or more, not -1"),
+        ("cost_batch", 0, "cost_batch must be .* not 0"),
+        ("interactive", "maybe", "interactive must be True or False, not 'maybe'"),
+        ("landscape_points", 1, "landscape_points must be None or a whole number of grid points"),
+        ("data_dir", 3, "data_dir must be a folder"),
+    ],
+)
+def test_a_bad_parameter_is_named_with_what_to_give(name, value, says):
+    with pytest.raises(BadParameter, match=says):
+        parameters(**{name: value})
+
+
+def test_good_parameters_come_back_as_the_notebook_uses_them():
+    got = parameters(interactive="false", progress="True", seed=np.int64(2), seeds=3, depths=(56, 20))
+    assert got == (False, True, 2, 3, [56, 20])
+    assert type(got[2]) is int
+    assert parameters(epochs=None) is None and parameters(depth=None) is None
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_notebook_checks_its_parameters_in_the_set_up_cell(path):
+    cells = [c for c in jupytext.read(path).cells if c.cell_type == "code"]
+    [index] = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
+    names = [t.id for node in ast.parse(cells[index].source).body for t in getattr(node, "targets", [])]
+    setup = ast.parse(cells[index + 1].source)
+    calls = [
+        n
+        for n in ast.walk(setup)
+        if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "parameters"
+    ]
+    assert len(calls) == 1, f"{path.name}: one parameters(...) call in the set-up cell"
+    checked = {k.arg for k in calls[0].keywords}
+    needed = {n for n in names if n in _RULES} - {"profile", "data_dir", "summary_dir", "storage_dir"}
+    assert needed <= checked, f"{path.name} does not check {sorted(needed - checked)}"
+    first_start = cells[index + 1].source.find("start(")
+    assert cells[index + 1].source.find("parameters(") < first_start  # before anything runs
+
+
+# --- precision -------------------------------------------------------------------------
+
+
+def test_bf16_is_accepted_where_the_cpu_has_it_and_refused_in_words_elsewhere(monkeypatch):
+    monkeypatch.setenv("RESNET_PRECISION", "bf16")
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    assert autocast_dtype(torch.device("cpu")) is torch.bfloat16
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
+    with pytest.raises(ValueError, match="RESNET_PRECISION=bf16: this cpu has no native bf16"):
+        autocast_dtype(torch.device("cpu"))
+
+
+# --- refused code, malformed records ---------------------------------------------------
+
+
+class Payload:
+    """Any class: unpickling it would import and run code of the file's choosing."""
+
+
+def test_a_file_with_pickled_code_is_refused_in_words(tmp_path):
+    path = tmp_path / "resnet8.pt"
+    torch.save({"payload": Payload()}, path)
+    with pytest.raises(pickle.UnpicklingError) as refused:
+        load_tensors(path)
+    message = str(refused.value)
+    assert "resnet8.pt holds pickled code" in message and "will not be loaded" in message
+    assert "weights_only=False" not in message
+
+
+def test_a_malformed_reference_record_is_a_bad_reference(tmp_path):
+    (tmp_path / "resnet8-seed0.json").write_text('{"name": "resnet8", ')
+    with pytest.raises(BadReference, match="resnet8-seed0.json is not valid JSON"):
+        load_record("resnet8", tmp_path)
+    (tmp_path / "resnet8-seed0.json").write_text("[1, 2]")
+    with pytest.raises(BadReference, match="holds list, not a record"):
+        load_record("resnet8", tmp_path)
+
+
+# --- temporary files -------------------------------------------------------------------
+
+
+def test_only_the_course_temporaries_are_removed_from_a_shared_folder(tmp_path, monkeypatch):
+    runs, data = tmp_path / "runs", tmp_path / "data"
+    runs.mkdir()
+    data.mkdir()
+    ours = [
+        runs / ".0123456789abcdef0123.pt.x1y2z3_a.tmp",
+        runs / ".0123456789abcdef0123.resume.pt.k2j3h4g5.tmp",
+        data / ".cifar10-0123456789ab-ba9876543210.pt.abcdefgh.tmp",
+    ]
+    theirs = [runs / ".notes.tmp", data / ".my-thesis.docx.a1b2c3d4.tmp", runs / ".draft.tmp"]
+    old = time.time() - 3 * 3600
+    for path in ours + theirs:
+        path.write_bytes(b"\0")
+        os.utime(path, (old, old))
+    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path))  # as storage_dir=tmp_path would
+    paths.use_storage(None)
+    assert [p for p in ours if p.exists()] == []
+    assert [p for p in theirs if p.exists()] == theirs
+
+
+# --- wording ---------------------------------------------------------------------------
+
+
+def test_one_seed_is_one_seed():
+    from fakes import fake_run
+
+    from resnet_utils.groups import RunGroup
+
+    assert ", 1 seed (0):" in RunGroup([fake_run(1.0, 0.5)], None).describe()
+    assert (
+        ", 2 seeds (0, 1):"
+        in RunGroup([fake_run(1.0, 0.5), fake_run(1.0, 0.5, seed=1)], None).describe()
+    )
