@@ -164,3 +164,18 @@ def test_the_loss_band_comes_from_each_seeds_per_image_spread_and_the_image_coun
     checks.deep_loss_on_every_seed("d", deep, shallow, (images, labels), 2)
     assert max(checks.loss_bands(deep, shallow, (images, labels), 10**9).values()) < 0.01
     checks.deep_loss_on_every_seed("a", deep, shallow, (images, labels), 10**9)
+
+
+def test_measuring_the_loss_spread_leaves_the_net_as_it_was():
+    import torch
+
+    from resnet_utils import build_model
+
+    model = build_model("plain8").eval()
+    images = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    spread = checks.choices.per_image_loss_std(model, images, torch.arange(16) % 10)
+    assert spread > 0 and not model.training
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert [m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)][0] == 0.1

@@ -124,3 +124,19 @@ def test_a_loss_table_has_no_points():
     other = RunGroup([fake_run(v, 0.6, seed=s) for s, v in enumerate([0.5, 0.6, 0.4])], title="x")
     text, verdicts = verdict_table({"x": other}, base, "train_loss")
     assert "(points)" not in text and "-0.500" in text and verdicts["x"].word == "lower"
+
+
+def test_lesions_of_nets_with_different_blocks_share_one_axis_in_forward_order():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from resnet_utils.plots import plot_lesions
+
+    plain = {"layer1.0": 0.5, "layer2.1": 0.4}
+    resnet = {"layer1.0": 0.6, "layer2.0": 0.55, "layer2.1": 0.58}
+    fig = plot_lesions({"plain": plain, "resnet": resnet}, {"plain": 0.6, "resnet": 0.7})
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["layer1.0", "layer2.0", "layer2.1"]
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    assert list(lines["plain, one block deleted"].get_xdata()) == [0, 2]  # layer2.1 over layer2.1
+    assert list(lines["resnet, one block deleted"].get_xdata()) == [0, 1, 2]

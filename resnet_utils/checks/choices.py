@@ -52,13 +52,22 @@ def accuracy_band(x: float, y: float, images: int) -> float:
 
 @torch.no_grad()
 def per_image_loss_std(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
-    """The spread of the cross-entropy from one image to the next (eval mode, no augmentation):
-    what makes a mean loss over a finite set of images noisy."""
+    """The spread of the cross-entropy from one image to the next: what makes a mean loss over
+    a finite set of images noisy. Measured as the training loss was, in training mode (BN on
+    the batch's statistics: a briefly trained net's running statistics lag its weights and
+    would inflate it), with every BN's running statistics left as they were."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.momentum, m.num_batches_tracked.clone()) for m in norms if m.track_running_stats]
     was_training = model.training
-    model.eval()
+    for m in norms:
+        m.momentum = 0.0  # running = (1 - 0) * running + 0 * batch: unchanged
+    model.train()
     try:
         losses = F.cross_entropy(model(images).float(), labels, reduction="none")
     finally:
+        for m, (momentum, tracked) in zip((m for m in norms if m.track_running_stats), saved):
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(tracked)
         model.train(was_training)
     return losses.std().item()
 
