@@ -42,13 +42,18 @@ def verdict_table(
     lines = [line(r) for r in (header, *rows)]
     lines.insert(1, "  ".join("-" * w for w in widths))
     decided = [v for v in verdicts.values() if v.margin is not None]
-    basis = decided[0].basis if decided else "no comparison had a measure of noise"
     base_name = getattr(base, "label", "the baseline")
     k = len(verdicts)
     what = metric.replace("_", " ")
+    margin = (
+        f"margin: the half-width of its {decided[0].basis}"
+        if decided
+        else "no margin: no comparison was made ('not compared': a side has not trained enough)"
+    )
     lines.append(
-        f"Difference: mean {what} minus {base_name}'s; margin: the half-width of its {basis}; "
-        f"with {k} comparisons at 95% each, about {k / 20:.1f} of them would read 'higher' or "
-        "'lower' by chance alone even if no variant differed from the baseline."
+        f"Difference: mean {what} minus {base_name}'s; {margin}; with {k} comparisons at 95% "
+        "each, about "
+        f"{k / 20:.1f} of them would read 'higher' or 'lower' by chance alone even if no variant "
+        "differed from the baseline."
     )
     return "\n".join(lines), verdicts

@@ -29,12 +29,13 @@ def test_finish_keeps_the_histories_in_the_file_not_on_screen(tmp_path, cache_di
     session = _session(tmp_path)
     session.train("plain8", recipe=Recipe(epochs=1, batch_size=32, lr=0.05))
     capsys.readouterr()
-    session.finish({"answer": 42})
+    session.finish({"answer": "only-in-the-file"})
     shown = capsys.readouterr().out
     assert "wall_seconds" in shown and "summary written to" in shown
-    assert "histories" not in shown and "train_loss" not in shown and "42" not in shown
+    assert "histories" not in shown and "train_loss" not in shown and "only-in-the-file" not in shown
     written = json.loads((tmp_path / "01_degradation.json").read_text())
-    assert list(written["histories"]) == ["plain8"] and written["results"] == {"answer": 42}
+    assert list(written["histories"]) == ["plain8"]
+    assert written["results"] == {"answer": "only-in-the-file"}
 
 
 def test_the_plan_prints_itself_and_returns_nothing_to_show(tmp_path, cache_dir, capsys):
@@ -117,6 +118,13 @@ def test_many_verdicts_read_as_one_table_with_one_sentence_under_it():
     assert sentence.startswith("Difference: mean test acc minus original's; margin: the half-width")
     assert "with 3 comparisons at 95% each, about 0.1 of them" in sentence
     assert len(text.splitlines()) == 3 + len(sides)
+
+
+def test_a_table_without_any_comparison_says_why_there_is_no_margin():
+    base = _accs([0.60, 0.61, 0.59], "original")
+    untrained = RunGroup([fake_run(2.3, 0.1, seed=s) for s in range(3)], title="untrained")
+    text, _ = verdict_table({"untrained": untrained}, base, "test_acc", test_size=2000)
+    assert "no margin: no comparison was made ('not compared'" in text.splitlines()[-1]
 
 
 def test_a_loss_table_has_no_points():
