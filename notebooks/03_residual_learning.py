@@ -489,7 +489,6 @@ if {"plain56", "resnet56"} <= rise.keys():
         b_name="ResNet-56",
         samples="directions",
     )
-    print(rough_verdict)
     if rough_verdict.word == "not compared":  # every slice of a net turns the same number of times
         plain_turns, res_turns = fmean(turns["plain56"]), fmean(turns["resnet56"])
         rougher = "plain-56" if plain_turns > res_turns else "ResNet-56"
@@ -502,6 +501,7 @@ if {"plain56", "resnet56"} <= rise.keys():
             )
         )
     else:
+        print(rough_verdict)
         print(
             {
                 "higher": "plain-56's surface is the rougher, beyond the spread over directions.",
