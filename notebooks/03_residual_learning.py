@@ -74,14 +74,14 @@ import torch
 
 from resnet_utils import build_model, evaluate, start
 from resnet_utils.inspect_blocks import (
-    blocks,
     calibrate_batchnorm,
     deletable_blocks,
+    downsampling_blocks,
     layer_responses,
     lesion_study,
     residual_branch_stats,
 )
-from resnet_utils.landscape import classification_loss, evaluations, landscape_study
+from resnet_utils.landscape import classification_loss, evaluations, landscape_study, turning_points
 from resnet_utils.params import parameters
 from resnet_utils.plots import integer_ticks, plot_lesions, plot_responses, plot_slices, plot_surfaces
 from resnet_utils.verdicts import compare, learned
@@ -192,6 +192,13 @@ for a, b in (("resnet56", "plain56"), ("resnet56", "resnet20")):
         for when, values in (("at init", mean_std_init), ("trained", mean_std)):
             verdict = compare(values[a], values[b], "response std", a_name=a, b_name=b)
             print(f"{when}: {verdict}")
+        if b == "plain56":
+            headline = {
+                "lower": "as in the paper's Fig. 7 (residual responses smaller than plain ones)",
+                "higher": "the opposite of the paper's Fig. 7, at this budget",
+                "within noise": "not told apart by the seeds in this run",
+            }.get(verdict.word, "")
+            print(f"Trained ResNet-56 against plain-56: {headline}.")
         if b == "resnet20":
             trend = {
                 "lower": "as in the paper's Fig. 7 (deeper ResNet, smaller responses)",
@@ -264,9 +271,15 @@ if interactive and "resnet56" in branches:
 # Following Veit et al. (2016), we delete one block from the trained net and measure test
 # accuracy, then put it back and delete the next. In ResNet-56 the deleted block's input
 # still reaches the next block through the shortcut. In plain-56 the same deletion removes
-# two layers from the only path there is. Only blocks whose output has their input's shape
-# can be deleted: the first block of stages 2 and 3 changes resolution and channels, so
-# it stays. Each trained seed is lesioned; the plot shows seed `seed`.
+# two layers from the only path there is.
+#
+# The first block of stages 2 and 3 halves the resolution and doubles the channels. In
+# plain-56 it cannot go: nothing would be left to change the shape. In ResNet-56 (option A)
+# deleting its branch leaves the shortcut, x subsampled and padded with zeros, and the net
+# still runs: these are the **downsampling** deletions, marked as such below. Veit et al.
+# deleted them too and found that "removing downsampling blocks does have a modest impact".
+# The comparison with plain-56 uses the blocks both nets can lose; the stage question below
+# uses every block of ResNet-56. Each trained seed is lesioned; the plot shows seed `seed`.
 
 # %% [markdown]
 # **Your prediction first.** In the trained ResNet-56, deleting a block of which stage will
@@ -283,13 +296,15 @@ checks.predict(prediction, ["layer1", "layer2", "layer3"])
 # %%
 lesion_nets = [n for n in ("plain56", "resnet56") if n in trained]
 deletable = deletable_blocks(trained[lesion_nets[0]][0])
-print("deletable blocks:", ", ".join(deletable))
+downsampling = downsampling_blocks(trained["resnet56"][0]) if "resnet56" in trained else []
+print("blocks both nets can lose:", ", ".join(deletable))
 print(
-    "kept, as they change the shape:",
-    ", ".join(n for n, _ in blocks(trained[lesion_nets[0]][0]) if n not in deletable),
+    "downsampling blocks (ResNet-56 only: its zero-padded shortcut stays):",
+    ", ".join(downsampling) or "none",
 )
 lesions = {
-    n: [lesion_study(m, session.data, progress=progress) for m in trained[n]] for n in lesion_nets
+    n: [lesion_study(m, session.data, progress=progress, downsampling=True) for m in trained[n]]
+    for n in lesion_nets
 }
 baselines = {n: [evaluate(m, session.data)[1] for m in trained[n]] for n in lesion_nets}
 plot_lesions({n: lesions[n][0] for n in lesion_nets}, {n: baselines[n][0] for n in lesion_nets})
@@ -299,7 +314,7 @@ plt.show()
 CHANCE = 0.1
 mean_drop, lost_share = {}, {}
 for name in lesion_nets:
-    drops = [[base - a for a in les.values()] for base, les in zip(baselines[name], lesions[name])]
+    drops = [[base - les[b] for b in deletable] for base, les in zip(baselines[name], lesions[name])]
     mean_drop[name] = [fmean(d) for d in drops]
     print(
         f"{name}: intact {fmean(baselines[name]):.1%}; one block deleted costs "
@@ -319,15 +334,25 @@ if {"plain56", "resnet56"} <= lost_share.keys():
             b_name="plain-56",
         )
     )
-    per_block = {b: fmean(les[b] for les in lesions["resnet56"]) for b in deletable}
+    per_block = {b: fmean(les[b] for les in lesions["resnet56"]) for b in lesions["resnet56"][0]}
     worst = sorted(per_block, key=per_block.get)[:3]
     stages = sorted({b.split(".")[0] for b in worst})
     where = f"all in {stages[0]}" if len(stages) == 1 else f"in {', '.join(stages)}"
     print(
         "In ResNet-56 the deletions that hurt most (accuracy left, mean over seeds): "
-        + ", ".join(f"{b} ({per_block[b]:.1%})" for b in worst)
+        + ", ".join(
+            f"{b}{' (downsampling)' if b in downsampling else ''}: {per_block[b]:.1%}" for b in worst
+        )
         + f"; {where}."
     )
+    if downsampling:
+        identity = [per_block[b] for b in deletable]
+        print(
+            "Downsampling deletions, accuracy left: "
+            + ", ".join(f"{b} {per_block[b]:.1%}" for b in downsampling)
+            + f"; the other deletions leave {fmean(identity):.1%} on average (lowest "
+            f"{min(identity):.1%})."
+        )
 
 # %%
 lesion_verdict = None
@@ -340,11 +365,13 @@ if {"plain56", "resnet56"} <= lost_share.keys():
         b_name="plain-56",
     )
 harm = {}
-if "resnet56" in ok and "resnet56" in lesions:
-    harm = {b: fmean(les[b] for les in lesions["resnet56"]) for b in deletable}
+if "resnet56" in ok and "resnet56" in lesions:  # every block ResNet-56 can lose, downsampling too
+    harm = {b: fmean(les[b] for les in lesions["resnet56"]) for b in lesions["resnet56"][0]}
 worst_stage = min(harm, key=harm.get).split(".")[0] if harm else None
+worst_block = min(harm, key=harm.get) if harm else None
+kind = " (a downsampling block)" if worst_block in downsampling else ""
 evidence = (
-    f"(the most harmful single deletion: {min(harm, key=harm.get)}, mean over seeds)"
+    f"(the most harmful single deletion: {worst_block}{kind}, mean over seeds)"
     if harm
     else "(ResNet-56 has not trained enough for its lesions to say anything)"
 )
@@ -434,17 +461,66 @@ for name, values in rise.items():
         f"(min {min(values):.3g}, max {max(values):.3g})"
     )
 if {"plain56", "resnet56"} <= rise.keys():
-    # rises differ by orders of magnitude: compared on a log scale, one value per direction
-    print(
-        compare(
-            [math.log10(max(v, 1e-9)) for v in rise["plain56"]],
-            [math.log10(max(v, 1e-9)) for v in rise["resnet56"]],
-            "log10 loss rise at distance 1",
-            a_name="plain-56",
-            b_name="ResNet-56",
-            samples="directions",
+    # Rises differ by orders of magnitude: compared on a log scale, one value per direction.
+    # A log needs a positive number, and a rise can be 0 or negative (the loss one step away
+    # lower than at the centre, on these images): such a direction counts as a rise of 1e-9,
+    # "no rise at all", rather than being dropped.
+    flat = {n: sum(v <= 1e-9 for v in rise[n]) for n in ("plain56", "resnet56")}
+    if any(flat.values()):
+        print(
+            "directions with no rise (counted as 1e-9): "
+            + ", ".join(f"{n} {k} of {len(rise[n])}" for n, k in flat.items())
         )
+    rise_verdict = compare(
+        [math.log10(max(v, 1e-9)) for v in rise["plain56"]],
+        [math.log10(max(v, 1e-9)) for v in rise["resnet56"]],
+        "log10 loss rise at distance 1",
+        a_name="plain-56",
+        b_name="ResNet-56",
+        samples="directions",
     )
+    print(rise_verdict)
+    print(
+        {
+            "higher": "So the loss rises faster around plain-56: its minimum is the sharper one.",
+            "lower": "So the loss rises faster around ResNet-56: its minimum is the sharper one.",
+            "within noise": "Which net's loss rises faster is within the spread over directions.",
+        }.get(rise_verdict.word, f"No answer on the rise: {rise_verdict.reason}.")
+    )
+    # roughness: how often the loss changes direction along each slice (1 for a clean bowl)
+    turns = {
+        n: [turning_points(v) for k, v in study["slices"].items() if k.startswith(n)]
+        for n in ("plain56", "resnet56")
+    }
+    for n, values in turns.items():
+        print(f"{n}: the loss changes direction {values} times along its {len(values)} slices")
+    rough_verdict = compare(
+        turns["plain56"],
+        turns["resnet56"],
+        "turns per slice",
+        a_name="plain-56",
+        b_name="ResNet-56",
+        samples="directions",
+    )
+    if rough_verdict.word == "not compared":  # every slice of a net turns the same number of times
+        plain_turns, res_turns = fmean(turns["plain56"]), fmean(turns["resnet56"])
+        rougher = "plain-56" if plain_turns > res_turns else "ResNet-56"
+        print(
+            "Roughness has no spread over directions to give a margin: "
+            + (
+                "both surfaces turn equally often on this grid."
+                if plain_turns == res_turns
+                else f"{rougher}'s slices turn more often, on every direction alike."
+            )
+        )
+    else:
+        print(rough_verdict)
+        print(
+            {
+                "higher": "plain-56's surface is the rougher, beyond the spread over directions.",
+                "lower": "ResNet-56's surface is the rougher, beyond the spread over directions.",
+            }.get(rough_verdict.word, "Neither surface is rougher beyond the spread over directions.")
+        )
     centre = coords.index(0.0)
     print(
         f"(At the centre: plain-56's loss {surfaces['plain56']['loss'][centre][centre]:.3f}, "
@@ -627,9 +703,9 @@ checks.branch_to_shortcut_ratio(branch_to_shortcut_ratio)
 # %% [markdown]
 # ### Your turn 2: which blocks can a lesion remove?
 #
-# The lesion study above deleted blocks one at a time, but not every block. Write
-# `deletable(model)`: the names of the blocks (`"layer1.0"`, ...) whose output has the shape
-# of their input, so that the net still runs without them. A block's first conv tells its
+# In plain-56 the lesion study above could not delete every block. Write `deletable(model)`:
+# the names of the blocks (`"layer1.0"`, ...) whose output has the shape of their input, so
+# that even a plain net still runs without them. A block's first conv tells its
 # stride (`block.conv1.stride`) and its channels.
 
 

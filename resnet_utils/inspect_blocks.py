@@ -107,32 +107,48 @@ def deletable_blocks(model: nn.Module) -> list[str]:
     ]
 
 
+def downsampling_blocks(model: nn.Module) -> list[str]:
+    """Residual blocks that change the shape: deleting their branch leaves the shortcut (with
+    option A, x subsampled and padded with zeros), so the net still runs without F(x). A plain
+    net has none: without its convs nothing of such a block is left to pass x on."""
+    kept = set(deletable_blocks(model))
+    return [name for name, b in blocks(model) if name not in kept and b.shortcut is not None]
+
+
 @contextlib.contextmanager
 def without_block(model: nn.Module, name: str):
     """Delete one block for the duration of a ``with``: its input passes straight on.
 
-    In a residual net that keeps the shortcut and drops F(x); in a plain net nothing is left
-    of the block at all. On leaving, the block is put back.
+    In a residual net that keeps the shortcut and drops F(x) (in a downsampling block, the
+    shortcut's subsampling and zero padding); in a plain net nothing is left of the block at
+    all. On leaving, the block is put back.
     """
-    if name not in deletable_blocks(model):
-        raise ValueError(f"{name!r} cannot be deleted: choose one of {deletable_blocks(model)}")
+    allowed = deletable_blocks(model) + downsampling_blocks(model)
+    if name not in allowed:
+        raise ValueError(f"{name!r} cannot be deleted: choose one of {allowed}")
     parent_name, _, index = name.rpartition(".")
     parent = model.get_submodule(parent_name)
     original = parent[int(index)]
-    parent[int(index)] = nn.Identity()
+    parent[int(index)] = nn.Identity() if original.shortcut is None else original.shortcut
     try:
         yield model
     finally:
         parent[int(index)] = original
 
 
-def lesion_study(model: nn.Module, data: ImageData, progress: bool = True) -> dict[str, float]:
-    """Test accuracy with each deletable block deleted in turn, in forward order."""
+def lesion_study(
+    model: nn.Module, data: ImageData, progress: bool = True, downsampling: bool = False
+) -> dict[str, float]:
+    """Test accuracy with each deletable block deleted in turn, in forward order; with
+    ``downsampling``, a residual net's downsampling blocks too (see :func:`downsampling_blocks`)."""
     from tqdm.auto import tqdm
 
     device = next(model.parameters()).device
+    names = set(deletable_blocks(model)) | (set(downsampling_blocks(model)) if downsampling else set())
     accuracies = {}
-    for name in tqdm(deletable_blocks(model), desc="lesions", disable=not progress, leave=False):
+    for name in tqdm(
+        [n for n, _ in blocks(model) if n in names], desc="lesions", disable=not progress, leave=False
+    ):
         with without_block(model, name):
             accuracies[name] = evaluate(model, data, device=device)[1]
     return accuracies

@@ -146,6 +146,14 @@ def rise_at(line: Sequence[float], coords: Sequence[float]) -> float:
     return (line[0] + line[-1]) / 2 - line[centre]
 
 
+def turning_points(line: Sequence[float]) -> int:
+    """How often the loss changes direction along a slice (up to down or down to up): 1 for a
+    bowl, more for a rough surface; one number per direction, for comparing roughness."""
+    steps = [b - a for a, b in zip(line, line[1:]) if math.isfinite(a) and math.isfinite(b)]
+    signs = [d > 0 for d in steps if d != 0]
+    return sum(x != y for x, y in zip(signs, signs[1:]))
+
+
 def landscape_study(
     nets: dict[str, nn.Module],
     inits: dict[str, nn.Module],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import matplotlib.pyplot as plt
 
@@ -144,16 +145,18 @@ def plot_lesions(
     """Test accuracy with one block deleted, per block, one line per net; dashed: the same
     net intact (labelled); dotted grey: chance, the floor a deletion can push a net to."""
     fig, ax = plt.subplots(figsize=(9, 3.8))
+    # every block any net lost, in forward order ("layer2.0" before "layer2.1" and "layer10.0"):
+    # a residual net can lose its downsampling blocks, a plain net cannot
+    names = sorted({n for acc in results.values() for n in acc}, key=_block_order)
     for label, accuracies in results.items():
         (line,) = ax.plot(
-            range(len(accuracies)), list(accuracies.values()), marker="o", ms=3,
+            [names.index(n) for n in accuracies], list(accuracies.values()), marker="o", ms=3,
             label=f"{label}, one block deleted",
         )  # fmt: skip
         ax.axhline(
             baselines[label], color=line.get_color(), ls="--", lw=1,
             label=f"{label} intact ({baselines[label]:.1%})",
         )  # fmt: skip
-        names = list(accuracies)
     ax.axhline(chance, color="grey", ls=":", lw=1.2, label=f"chance ({chance:.0%})")
     ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
     ax.set_xlabel("deleted block")
@@ -163,6 +166,10 @@ def plot_lesions(
     ax.legend(fontsize="small")
     fig.tight_layout()
     return fig
+
+
+def _block_order(name: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in re.findall(r"\d+", name))
 
 
 def plot_surfaces(surfaces: dict[str, dict], *, levels: int = 20, cap: float = 20.0):

@@ -19,7 +19,7 @@ from .groups import RunGroup
 from .guidance import device_advice
 from .hardware import autocast_dtype, describe_device, pick_device, precision_name
 from .paths import cache_root, describe_storage, use_storage
-from .plan import Plan, make_plan, plan_heading
+from .plan import make_plan, plan_heading
 from .profiles import PROFILE_ENV, Profile, get_profile
 from .reference import CURVES
 from .runs import Run, train
@@ -84,11 +84,12 @@ class Session:
             members.append(run)
         return members[0] if seeds is None else RunGroup(members, title)
 
-    def plan(self, nets, *, seeds: int = 1, data: ImageData | None = None, recipe=None) -> Plan:
-        """Print (and return) what training ``nets`` with ``seeds`` seeds each will do: the
-        runs that come from the cache, those left to train, and an estimate of their time on
-        this machine from a few timed steps. ``nets``: names, or ``(name, options)`` or
-        ``(name, options, title)`` tuples, as later given to :meth:`train`."""
+    def plan(self, nets, *, seeds: int = 1, data: ImageData | None = None, recipe=None) -> None:
+        """Print what training ``nets`` with ``seeds`` seeds each will do: the runs that come
+        from the cache, those left to train, and an estimate of their time on this machine
+        from a few timed steps. ``nets``: names, or ``(name, options)`` or ``(name, options,
+        title)`` tuples, as later given to :meth:`train`. Returns None, so that a notebook
+        cell shows the plan only (:func:`resnet_utils.plan.make_plan` gives the object)."""
         data = self.data if data is None else data
         recipe = self.recipe if recipe is None else recipe
         plan = make_plan(
@@ -100,7 +101,6 @@ class Session:
             heading=plan_heading(self.profile.name, data, recipe, self.device),
         )
         print(plan)
-        return plan
 
     def compare(self, a, b, metric: str, *, test_size: int | None = None) -> Verdict:
         """:func:`resnet_utils.verdicts.compare` with this session's test-set size."""
@@ -133,7 +133,7 @@ class Session:
 
     def finish(self, summary: dict) -> dict:
         """Add the wall time to the provenance shown at the top and write the JSON summary
-        (with every run's curves).
+        (with every run's curves: in the file, not on screen, where they would bury the rest).
 
         The summary is written only when ``summary_dir`` or ``$RESNET_SUMMARY_DIR`` names a
         folder (``make execute`` does), so a test run never overwrites a teacher's results.
@@ -150,7 +150,8 @@ class Session:
         record["histories"] = {
             label: {curve: run.history[curve] for curve in CURVES} for label, run in self.runs.items()
         }
-        _display(_format({k: v for k, v in record.items() if k != "results"}), update=True)
+        on_screen = {k: v for k, v in record.items() if k not in ("results", "histories")}
+        _display(_format(on_screen), update=True)
         folder = self.summary_dir or os.environ.get(SUMMARY_ENV)
         if folder:
             path = Path(folder) / f"{self.notebook}.json"

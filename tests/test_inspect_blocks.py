@@ -6,6 +6,7 @@ from resnet_utils import build_model, synthetic
 from resnet_utils.inspect_blocks import (
     blocks,
     deletable_blocks,
+    downsampling_blocks,
     layer_responses,
     lesion_study,
     residual_branch_stats,
@@ -67,8 +68,24 @@ def test_only_shape_preserving_blocks_are_deletable():
     assert deletable_blocks(build_model("plain20")) == expected
     assert len(deletable_blocks(build_model("resnet56"))) == 27 - 2
     with pytest.raises(ValueError, match="cannot be deleted"):
-        with without_block(build_model("resnet20"), "layer2.0"):
+        with without_block(build_model("plain20"), "layer2.0"):  # no shortcut to fall back on
             pass
+
+
+def test_a_residual_nets_downsampling_blocks_can_lose_their_branch_a_plain_nets_cannot():
+    assert downsampling_blocks(build_model("resnet20")) == ["layer2.0", "layer3.0"]
+    assert downsampling_blocks(build_model("resnet56", shortcut="B")) == ["layer2.0", "layer3.0"]
+    assert downsampling_blocks(build_model("plain20")) == []
+    model = _randomise_bn(build_model("resnet20"))
+    with torch.no_grad():
+        before = model(IMAGES)
+        with without_block(model, "layer2.0"):
+            deleted = model(IMAGES)  # the zero-padded shortcut carries x on: the net still runs
+        assert torch.equal(model(IMAGES), before)
+        nn.init.zeros_(model.layer2[0].bn2.weight)
+        nn.init.zeros_(model.layer2[0].bn2.bias)
+        assert torch.allclose(model(IMAGES), deleted, atol=1e-6)
+        assert not torch.allclose(deleted, before)
 
 
 def test_deleting_a_residual_block_equals_zeroing_its_branch_and_is_undone():
@@ -90,3 +107,8 @@ def test_lesion_study_covers_every_deletable_block():
     result = lesion_study(model, data, progress=False)
     assert list(result) == deletable_blocks(model) == ["layer1.0"]
     assert all(0 <= acc <= 1 for acc in result.values())
+    every = lesion_study(model, data, progress=False, downsampling=True)
+    assert list(every) == ["layer1.0", "layer2.0", "layer3.0"]  # in forward order
+    assert every["layer1.0"] == result["layer1.0"]
+    plain = build_model("plain8").eval()
+    assert list(lesion_study(plain, data, progress=False, downsampling=True)) == ["layer1.0"]

@@ -55,8 +55,8 @@ def test_an_untrained_net_gives_no_outcome_to_predict(capsys):
 @pytest.mark.parametrize(
     "groups, right, wrong, says",
     [
-        (DEEP_WORSE, "a", "b", "higher on 3 of 3 seeds"),
-        (MIXED, "b", "a", "higher on 2 of 3 seeds (seed 0: plain56 1.500, plain20 1.200"),
+        (DEEP_WORSE, "a", "b", "higher on 3, lower on 0 and within the noise on 0 of 3 seeds"),
+        (MIXED, "b", "a", "higher on 2, lower on 1 and within the noise on 0 of 3 seeds (seed 0: "),
     ],
 )
 def test_seed_agreement_is_read_from_the_per_seed_numbers(groups, right, wrong, says, capsys):
@@ -83,7 +83,7 @@ def test_seeds_are_paired_by_seed_not_by_position():
 
 def test_a_choice_must_be_one_of_the_letters_and_an_empty_one_is_unanswered(capsys):
     with pytest.raises(
-        checks.CheckFailed, match="answer with one letter of 'a', 'b', 'c'; you gave 'yes'"
+        checks.CheckFailed, match="answer with one letter of 'a', 'b', 'c', 'd'; you gave 'yes'"
     ):
         checks.residual_loss_on_every_seed("yes", *DEEP_WORSE)
     checks.residual_loss_on_every_seed(..., *DEEP_WORSE)
@@ -111,3 +111,71 @@ def test_the_seed_reading_says_when_a_net_has_not_learned_enough_to_be_ranked(ca
     untrained = _group("plain56", [2.30, 2.29, 2.31])
     checks.deep_loss_on_every_seed("a", untrained, DEEP_WORSE[1])
     assert "Mind: plain56 has not trained enough to be ranked" in capsys.readouterr().out
+
+
+def _acc_group(accs, name):
+    return RunGroup([fake_run(1.0, a, seed=s, name=name) for s, a in enumerate(accs)])
+
+
+def test_wins_of_a_few_test_images_are_within_the_test_sets_noise(capsys):
+    # 2,000 test images: 3 and 1 images are 0.15 and 0.05 points; the band at 60% is 3.0 points
+    assert checks.accuracy_band(0.6, 0.6, 2000) == pytest.approx(1.96 * (2 * 0.24 / 2000) ** 0.5)
+    original = _acc_group([0.6000, 0.6000, 0.6000], "original")
+    tiny = _acc_group([0.6015, 0.6005, 0.6010], "preact")
+    checks.preact_on_every_seed("d", tiny, original, test_size=2000)
+    assert "within the test set's noise (2,000 images) on 3 of 3 seeds" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed, match=r"\(a\) is not what the numbers say"):
+        checks.preact_on_every_seed("a", tiny, original, test_size=2000)
+    one_clear = _acc_group([0.6500, 0.6015, 0.6005], "preact")
+    checks.preact_on_every_seed("b", one_clear, original, test_size=2000)
+    assert "higher on 1, lower on 0 and within" in capsys.readouterr().out
+    checks.preact_on_every_seed("a", _acc_group([0.65, 0.66, 0.64], "preact"), original, test_size=2000)
+    # without a test-set size there is no band: any difference is a win
+    checks.preact_on_every_seed("a", tiny, original)
+
+
+def test_the_loss_band_comes_from_each_seeds_per_image_spread_and_the_image_count():
+    import torch
+
+    from resnet_utils import build_model
+    from resnet_utils.runs import Run
+
+    images = torch.randn(32, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    labels = torch.arange(32) % 10
+
+    def group(losses, name):
+        runs = []
+        for s, loss in enumerate(losses):
+            torch.manual_seed(s)
+            run = fake_run(loss, 0.6, seed=s, name=name)
+            runs.append(Run(name, run.spec, run.history, build_model("plain8"), from_cache=True))
+        return RunGroup(runs)
+
+    deep, shallow = group([1.52, 1.51, 1.53], "plain56"), group([1.50, 1.50, 1.50], "plain20")
+    bands = checks.loss_bands(deep, shallow, (images, labels), 10_000)
+    assert sorted(bands) == [0, 1, 2]
+    spread = checks.choices.per_image_loss_std(deep.runs[0].model, images, labels)
+    other = checks.choices.per_image_loss_std(shallow.runs[0].model, images, labels)
+    assert spread > 0
+    assert bands[0] == pytest.approx(1.96 * ((spread**2 + other**2) / 10_000) ** 0.5)
+    # differences of 0.01 to 0.03: within the noise of a mean over 2 images, beyond that of a
+    # billion (the deeper net's loss is then higher on every seed)
+    assert min(checks.loss_bands(deep, shallow, (images, labels), 2).values()) > 0.03
+    checks.deep_loss_on_every_seed("d", deep, shallow, (images, labels), 2)
+    assert max(checks.loss_bands(deep, shallow, (images, labels), 10**9).values()) < 0.01
+    checks.deep_loss_on_every_seed("a", deep, shallow, (images, labels), 10**9)
+
+
+def test_measuring_the_loss_spread_leaves_the_net_as_it_was():
+    import torch
+
+    from resnet_utils import build_model
+
+    model = build_model("plain8").eval()
+    images = torch.randn(16, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    spread = checks.choices.per_image_loss_std(model, images, torch.arange(16) % 10)
+    assert spread > 0 and not model.training
+    after = model.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert [m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)][0] == 0.1

@@ -19,6 +19,7 @@ from resnet_utils.landscape import (  # noqa: E402
     rise_at,
     slice_1d,
     surface_2d,
+    turning_points,
 )
 from resnet_utils.plots import plot_slices, plot_surfaces  # noqa: E402
 
@@ -132,3 +133,10 @@ def test_a_study_measures_every_net_the_same_way(batch):
     assert study["to_init"]["a"][1] == pytest.approx(loss_fn(nets["a"])[0], rel=1e-5)
     assert evaluations(2, 3, 2) == 2 * (9 + 6 + 3)
     assert rise_at([3.0, 1.0, 5.0], [-1, 0, 1]) == 3.0
+
+
+def test_turning_points_count_the_changes_of_direction_along_a_slice():
+    assert turning_points([4.0, 1.0, 0.0, 1.0, 4.0]) == 1  # a bowl
+    assert turning_points([4.0, 1.0, 2.0, 0.5, 3.0]) == 3  # down, up, down, up
+    assert turning_points([1.0, 1.0, 2.0, 3.0]) == 0  # flat then rising: no turn
+    assert turning_points([3.0, float("inf"), 1.0, 2.0]) == 0  # an overflow is skipped, not a turn

@@ -6,7 +6,7 @@ and the likely mistake. In a notebook only that message shows, not a traceback. 
 still unanswered is reported in one line with its first hint; ``hint(name, 2)`` gives more.
 """
 
-from .choices import per_seed
+from .choices import accuracy_band, loss_bands, per_seed
 from .common import HINTS, CheckFailed, hint
 from .deep_resnets import STEM_PARTS, bottleneck_parameters, imagenet_stem_shapes, stride_placement
 from .degradation import deep_loss_on_every_seed, plain_parameter_count, weight_gradient_norms
@@ -22,6 +22,8 @@ from .skip_variants import exclusive_gate, preact_forward, preact_on_every_seed,
 
 __all__ = [
     "HINTS",
+    "accuracy_band",
+    "loss_bands",
     "STEM_PARTS",
     "CheckFailed",
     "bottleneck_parameters",

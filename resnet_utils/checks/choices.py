@@ -7,14 +7,22 @@ the measured numbers and explains a wrong pick in words.
 
 from __future__ import annotations
 
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
 from ..verdicts import learned
 from .common import CheckFailed, passed
 
 SEED_STATEMENTS = {
-    "a": "on every seed, {a}'s {metric} is higher than {b}'s",
-    "b": "on some seeds it is higher, on others not: the seeds disagree",
-    "c": "on every seed, {a}'s {metric} is lower than {b}'s",
+    "a": "on every seed, {a}'s {metric} is higher than {b}'s, by more than {noise}",
+    "b": "on some seeds it is higher, on others not (lower, or within {noise}): the seeds disagree",
+    "c": "on every seed, {a}'s {metric} is lower than {b}'s, by more than {noise}",
+    "d": "on every seed the difference is within {noise}",
 }
+Z95 = 1.96  # a two-sided 95% band of a normal sampling error
 
 
 def pick(answer, statements: dict[str, str], correct: str, why: dict[str, str]) -> None:
@@ -41,32 +49,104 @@ def per_seed(a, b, metric: str) -> list[tuple[int, float, float]]:
     return [(s, finals_a[s], finals_b[s]) for s in sorted(finals_a.keys() & finals_b.keys())]
 
 
-def seed_agreement(a, b, metric: str) -> str:
-    """'a' when a is higher on every common seed, 'c' when lower on every one, 'b' otherwise."""
-    pairs = per_seed(a, b, metric)
-    if pairs and all(x > y for _, x, y in pairs):
-        return "a"
-    if pairs and all(x < y for _, x, y in pairs):
-        return "c"
-    return "b"
+def accuracy_band(x: float, y: float, images: int) -> float:
+    """Half-width of the 95% band of the difference of two accuracies measured on ``images``
+    test images each: their binomial sampling error. One image of 2,000 is 0.05 points."""
+    return Z95 * math.sqrt((x * (1 - x) + y * (1 - y)) / images)
 
 
-def check_seed_agreement(answer, a, b, metric: str, a_name: str, b_name: str) -> None:
-    """Does the comparison of a with b come out the same way on every seed? Worded feedback."""
+@torch.no_grad()
+def per_image_loss_std(model: nn.Module, images: torch.Tensor, labels: torch.Tensor) -> float:
+    """The spread of the cross-entropy from one image to the next: what makes a mean loss over
+    a finite set of images noisy. Measured as the training loss was, in training mode (BN on
+    the batch's statistics: a briefly trained net's running statistics lag its weights and
+    would inflate it), with every BN's running statistics left as they were."""
+    norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [(m.momentum, m.num_batches_tracked.clone()) for m in norms if m.track_running_stats]
+    was_training = model.training
+    for m in norms:
+        m.momentum = 0.0  # running = (1 - 0) * running + 0 * batch: unchanged
+    model.train()
+    try:
+        losses = F.cross_entropy(model(images).float(), labels, reduction="none")
+    finally:
+        for m, (momentum, tracked) in zip((m for m in norms if m.track_running_stats), saved):
+            m.momentum = momentum
+            m.num_batches_tracked.copy_(tracked)
+        model.train(was_training)
+    return losses.std().item()
+
+
+def loss_bands(a, b, sample, images: int) -> dict[int, float]:
+    """Per common seed: the 95% band of the difference of two mean losses over ``images``
+    images each, from the per-image spread each seed's trained net shows on ``sample``
+    (images, labels)."""
+    x, y = sample
+    spread_a = {r.spec["seed"]: per_image_loss_std(r.model, x, y) for r in a.finished if r.model}
+    spread_b = {r.spec["seed"]: per_image_loss_std(r.model, x, y) for r in b.finished if r.model}
+    return {
+        s: Z95 * math.sqrt((spread_a[s] ** 2 + spread_b[s] ** 2) / images)
+        for s in spread_a.keys() & spread_b.keys()
+    }
+
+
+def seed_agreement(a, b, metric: str, bands: dict[int, float] | None = None) -> str:
+    """'a' when a is higher on every common seed by more than that seed's band, 'c' when lower
+    on every one, 'd' when every difference is within its band, 'b' otherwise."""
+    bands = bands or {}
+    sides = [_side(x - y, bands.get(s, 0.0)) for s, x, y in per_seed(a, b, metric)]
+    if not sides or len(set(sides)) > 1:
+        return "b"
+    return {1: "a", -1: "c", 0: "d"}[sides[0]]
+
+
+def _side(difference: float, band: float) -> int:
+    """+1 above the band, -1 below it, 0 within it (or exactly equal, with no band)."""
+    if abs(difference) <= band:
+        return 0
+    return 1 if difference > 0 else -1
+
+
+def check_seed_agreement(
+    answer,
+    a,
+    b,
+    metric: str,
+    a_name: str,
+    b_name: str,
+    bands: dict[int, float] | None = None,
+    noise: str = "the noise",
+) -> None:
+    """Does the comparison of a with b come out the same way on every seed, beyond each seed's
+    noise band (``bands``, by seed)? Worded feedback."""
     pairs = per_seed(a, b, metric)
     if not pairs:
         raise CheckFailed(
             f"{a_name} and {b_name} have no seed in common that finished: nothing to read."
         )
+    bands = bands or {}
     what = metric.replace("_", " ")
-    statements = {k: v.format(a=a_name, b=b_name, metric=what) for k, v in SEED_STATEMENTS.items()}
-    listing = "; ".join(f"seed {s}: {a_name} {x:.3f}, {b_name} {y:.3f}" for s, x, y in pairs)
-    higher = sum(x > y for _, x, y in pairs)
-    counts = f"{a_name}'s {what} is higher on {higher} of {len(pairs)} seeds ({listing})."
+    statements = {
+        k: v.format(a=a_name, b=b_name, metric=what, noise=noise) for k, v in SEED_STATEMENTS.items()
+    }
+    pct = metric.endswith("acc")
+    fmt = (lambda v: f"{100 * v:.1f}%") if pct else (lambda v: f"{v:.3f}")
+    dfmt = (lambda v: f"{100 * v:+.1f} points") if pct else (lambda v: f"{v:+.3f}")
+    band_text = (lambda v: f"±{100 * v:.1f}") if pct else (lambda v: f"±{v:.3f}")
+    listing = "; ".join(
+        f"seed {s}: {a_name} {fmt(x)}, {b_name} {fmt(y)} (difference {dfmt(x - y)}"
+        + (f", band {band_text(bands[s])})" if s in bands else ")")
+        for s, x, y in pairs
+    )
+    sides = [_side(x - y, bands.get(s, 0.0)) for s, x, y in pairs]
+    counts = (
+        f"{a_name}'s {what} is higher on {sides.count(1)}, lower on {sides.count(-1)} and within "
+        f"{noise} on {sides.count(0)} of {len(pairs)} seeds ({listing})."
+    )
     if len(pairs) == 1:
         counts += " With one seed there is no second draw to agree or disagree."
     for side, name in ((a, a_name), (b, b_name)):
         if not (status := learned(side)).ok:
             counts += f" Mind: {name} has not trained enough to be ranked ({status.reason})."
     why = {letter: counts for letter in statements}
-    pick(answer, statements, seed_agreement(a, b, metric), why)
+    pick(answer, statements, seed_agreement(a, b, metric, bands), why)

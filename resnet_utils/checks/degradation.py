@@ -10,7 +10,7 @@ import torch
 from ..analysis import gradient_norms
 from ..models import build_model, count_parameters, weighted_layers
 from ..models.cifar import blocks_per_stage
-from .choices import check_seed_agreement
+from .choices import check_seed_agreement, loss_bands
 from .common import CheckFailed, as_number, bn_parameters, conv_outputs, exercise, passed
 
 
@@ -183,8 +183,14 @@ def weight_gradient_norms(norms_of: Callable) -> None:
 @exercise(
     "the dots of the per-seed figure are the seeds: compare the two nets seed by seed, not their means",
     "checks.per_seed(deep, shallow, 'train_loss') lists (seed, the deeper net's loss, the shallower "
-    "net's); look at the sign of each difference",
+    "net's); look at the sign of each difference, and whether it is larger than that seed's band "
+    "(checks.loss_bands)",
 )
-def deep_loss_on_every_seed(answer, deep, shallow) -> None:
-    """Is the deeper plain net's training loss higher on every seed, or do the seeds disagree?"""
-    check_seed_agreement(answer, deep, shallow, "train_loss", deep.label, shallow.label)
+def deep_loss_on_every_seed(answer, deep, shallow, sample=None, images: int | None = None) -> None:
+    """Is the deeper plain net's training loss higher on every seed, beyond the noise of a mean
+    over ``images`` training images (each seed's per-image spread measured on ``sample``)?"""
+    bands = loss_bands(deep, shallow, sample, images) if sample is not None and images else None
+    noise = f"the noise of a mean over {images:,} images" if bands else "the noise"
+    check_seed_agreement(
+        answer, deep, shallow, "train_loss", deep.label, shallow.label, bands=bands, noise=noise
+    )

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models import ZeroPadShortcut, build_model, count_parameters
-from .choices import check_seed_agreement
+from .choices import check_seed_agreement, loss_bands
 from .common import (
     CheckFailed,
     as_number,
@@ -179,8 +179,14 @@ def projection_extra_parameters(answer) -> None:
 @exercise(
     "the dots of the per-seed figure are the seeds: compare the two nets seed by seed, not their means",
     "checks.per_seed(resnet, plain, 'train_loss') lists (seed, ResNet's loss, the plain net's); "
-    "look at the sign of each difference",
+    "look at the sign of each difference, and whether it is larger than that seed's band "
+    "(checks.loss_bands)",
 )
-def residual_loss_on_every_seed(answer, resnet, plain) -> None:
-    """Is the residual net's training loss lower than the plain net's on every seed?"""
-    check_seed_agreement(answer, resnet, plain, "train_loss", resnet.label, plain.label)
+def residual_loss_on_every_seed(answer, resnet, plain, sample=None, images: int | None = None) -> None:
+    """Is the residual net's training loss lower than the plain net's on every seed, beyond the
+    noise of a mean over ``images`` training images (per-image spread measured on ``sample``)?"""
+    bands = loss_bands(resnet, plain, sample, images) if sample is not None and images else None
+    noise = f"the noise of a mean over {images:,} images" if bands else "the noise"
+    check_seed_agreement(
+        answer, resnet, plain, "train_loss", resnet.label, plain.label, bands=bands, noise=noise
+    )

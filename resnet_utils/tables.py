@@ -1,0 +1,59 @@
+"""Many verdicts against one baseline, as one table: a dozen verdict sentences in a row read
+as a wall, while a table lets the eye run down the column that matters."""
+
+from __future__ import annotations
+
+from .verdicts import PERCENT, Verdict, compare
+
+
+def verdict_table(
+    sides: dict, base, metric: str, *, test_size: int | None = None, name: str = "variant"
+) -> tuple[str, dict[str, Verdict]]:
+    """Compare every side with ``base`` on ``metric`` (each a RunGroup); return the table
+    (side, mean ± spread, difference, margin, verdict), with one sentence under it on what
+    the margin is and how many of the verdicts chance alone would decide, and the verdicts.
+    """
+    verdicts = {label: compare(side, base, metric, test_size=test_size) for label, side in sides.items()}
+    pct = metric in PERCENT
+    unit = " (points)" if pct else ""
+
+    def number(value: float | None, sign: str = "") -> str:
+        if value is None:
+            return "-"
+        return f"{100 * value:{sign}.1f}" if pct else f"{value:{sign}.3f}"
+
+    header = (name, "mean ± spread", f"difference{unit}", f"margin ±{unit}", "verdict")
+    rows = [
+        (
+            label,
+            sides[label].summary(metric),
+            number(v.difference, "+"),
+            number(v.margin),
+            v.word,
+        )
+        for label, v in verdicts.items()
+    ]
+    widths = [max(len(str(r[i])) for r in (header, *rows)) for i in range(len(header))]
+
+    def line(cells) -> str:  # the name left-aligned, the numbers right-aligned
+        first, *rest = (str(c) for c in cells)
+        return "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:]))])
+
+    lines = [line(r) for r in (header, *rows)]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    decided = [v for v in verdicts.values() if v.margin is not None]
+    base_name = getattr(base, "label", "the baseline")
+    k = len(verdicts)
+    what = metric.replace("_", " ")
+    margin = (
+        f"margin: the half-width of its {decided[0].basis}"
+        if decided
+        else "no margin: no comparison was made ('not compared': a side has not trained enough)"
+    )
+    lines.append(
+        f"Difference: mean {what} minus {base_name}'s; {margin}; with {k} comparisons at 95% "
+        "each, about "
+        f"{k / 20:.1f} of them would read 'higher' or 'lower' by chance alone even if no variant "
+        "differed from the baseline."
+    )
+    return "\n".join(lines), verdicts
