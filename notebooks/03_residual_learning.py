@@ -60,9 +60,9 @@ progress = True  # progress bars while training
 summary_dir = None  # where to write a JSON summary; None: $RESNET_SUMMARY_DIR, or nowhere
 storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cache/resnet-course;
 # in Colab, "/content/drive/MyDrive/resnet-course" keeps them on Drive across runtimes
-measure_images = 500  # test images used for the response and branch measurements
+measure_images = None  # test images for the response and branch measurements; None: 500 (64 under smoke)
 landscape_points = None  # grid points per axis of the loss surfaces; None: by profile
-landscape_images = 500  # training images the loss landscape is measured on
+landscape_images = None  # training images the loss landscape is measured on; None: 500 (64 under smoke)
 
 # %%
 import math
@@ -110,6 +110,9 @@ session = start(
     storage_dir=storage_dir,
 )
 names = ["plain56", "resnet20", "resnet56"] + (["resnet110"] if session.profile.name == "full" else [])
+smoke = session.profile.name == "smoke"  # every study at the least size that runs its code
+measure_images = measure_images or (64 if smoke else 500)
+landscape_images = landscape_images or (64 if smoke else 500)
 
 # %% [markdown]
 # Every measurement below is taken on each trained seed **and on the same nets at
@@ -411,7 +414,7 @@ checks.lesion_reading(lesion_answer, lesion_verdict)
 
 # %%
 landscape_nets = {n: trained[n][0] for n in ("plain56", "resnet56") if n in trained}
-points = landscape_points or {"smoke": 5, "quick": 11}.get(session.profile.name, 25)
+points = landscape_points or {"smoke": 3, "quick": 11}.get(session.profile.name, 25)
 x_land, y_land = session.data.sample(landscape_images, seed=seed, split="train")
 loss_on_images = classification_loss(x_land, y_land)
 if landscape_nets:
