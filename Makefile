@@ -2,6 +2,7 @@
 #   make test                     unit tests, then nbval on the notebooks (smoke profile)
 #   make execute PROFILE=quick    run every notebook with papermill, outputs kept in place
 #   make bench                    training throughput: syllabus pipeline vs ours vs the limit
+#   make gpu-check                the GPU path in one budgeted call (tools/gpu_check.py) [GPU_CHECK_ARGS=]
 #   make lab                      JupyterLab on the notebooks
 #   make test-browser             JupyterLab in Chromium: Run All, a slider moved (tests/browser)
 #   make student                  student copies in student/: solutions replaced by hints
@@ -16,10 +17,10 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-browser unit nbval execute bench lab lint format sync student colab-ref clean-cache help
+.PHONY: setup test test-browser unit nbval execute bench gpu-check lab lint format sync student colab-ref clean-cache help
 
 help:
-	@sed -n '1,10p' Makefile
+	@sed -n '1,11p' Makefile
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +59,12 @@ execute: $(STAMP) sync
 # Training throughput: the syllabus' pipeline, ours, and the device's limit (see benchmarks/).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# The GPU path in one call inside a hard budget: CUDA tests, a smoke notebook, resume, the
+# bench, Colab timings, reference nets (README, "GPU check"). On a CPU: GPU_CHECK_ARGS="--device
+# cpu --smoke". On the device machine, without make or network: python3 tools/gpu_check.py.
+gpu-check: $(STAMP)
+	$(BIN)/python tools/gpu_check.py $(GPU_CHECK_ARGS)
 
 # As root (Docker, many cloud containers) Jupyter refuses to start without --allow-root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
