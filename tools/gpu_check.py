@@ -728,8 +728,10 @@ def plan_references(
             recipe = Recipe(epochs=max(fitting))
             why = (
                 f"the paper's {paper.epochs} epochs need {wall(paper.epochs, jobs):.0f} s of the "
-                f"{seconds:.0f} s: the longest one-cycle schedule that fits all {len(jobs)} runs"
-            )
+                f"{seconds:.0f} s"
+                if paper.epochs <= max_epochs
+                else f"at most {max_epochs} epochs asked"
+            ) + f": the longest one-cycle schedule that fits all {len(jobs)} runs"
             return recipe, list(jobs), wall(recipe.epochs, jobs), why
         recipe = Recipe(epochs=min_epochs)
         some = prefix(min_epochs)
