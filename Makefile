@@ -6,6 +6,7 @@
 #   make nbval                    the notebooks re-run headless under smoke, outputs compared
 #   make execute PROFILE=quick    run every notebook with papermill, outputs kept in place
 #   make bench                    training throughput: syllabus pipeline vs ours vs the limit
+#   make gpu-check                the GPU path in one budgeted call (tools/gpu_check.py) [GPU_CHECK_ARGS=]
 #   make lab                      JupyterLab on the course folder: student/ to work, notebooks/ solved
 #   make test-browser             JupyterLab in Chromium: Run All, a slider moved (tests/browser)
 #   make lint                     ruff: lint and format check
@@ -26,7 +27,7 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-browser unit unit-fp32 nbval execute bench lab lint format sync student colab-ref clean-cache clean-checkpoints help
+.PHONY: setup test test-browser unit unit-fp32 nbval execute bench gpu-check lab lint format sync student colab-ref clean-cache clean-checkpoints help
 
 help:
 	@sed -n '/^$$/q;p' Makefile
@@ -78,6 +79,12 @@ execute: $(STAMP) sync
 # Training throughput: the syllabus' pipeline, ours, and the device's limit (see benchmarks/).
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
+# The GPU path in one call inside a hard budget: CUDA tests, a smoke notebook, resume, the
+# bench, Colab timings, reference nets (README, "GPU check"). On a CPU: GPU_CHECK_ARGS="--device
+# cpu --smoke". On the device machine, without make or network: python3 tools/gpu_check.py.
+gpu-check: $(STAMP)
+	$(BIN)/python tools/gpu_check.py $(GPU_CHECK_ARGS)
 
 # As root (Docker, many cloud containers) Jupyter refuses to start without --allow-root.
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root)
