@@ -5,23 +5,27 @@ from __future__ import annotations
 
 import torch
 
+from .hardware import autocast_dtype, precision_name
 from .paths import in_colab
 
 # Wall time of each notebook under the quick profile (10,000 images, 6 epochs, three seeds
 # per headline net), from `make execute PROFILE=quick` with an empty run cache and the
 # notebooks run in order (2 and 3 reuse runs of the ones before: notebook 2 alone from an
-# empty cache takes about 15 min), on the course's 2-core development CPU (Xeon,
-# AVX512-BF16, bf16 autocast), torch 2.14.1, 2026-11-28 (results/*.json of those runs).
-# Re-runs load the finished runs from the cache and take seconds to a few minutes (notebook 3:
-# its loss landscapes are measured again, about 5 of its 8.5 min).
+# empty cache takes about 15 min), by the number format the CPU trains in. Measured only on
+# the course's 2-core development CPU with AVX512-BF16 (bf16 autocast), torch 2.14.1,
+# 2026-11-28. A CPU without bf16 trains in fp32, 3-4x slower (README, Speed); no notebook has
+# been timed from an empty cache on one, so there the advice gives no time of ours and points
+# to the plan's estimate, which is timed on the student's own machine.
 QUICK_CPU_SECONDS = {
-    "01_degradation": 434,
-    "02_skip_connections": 477,
-    "03_residual_learning": 510,
-    "04_deep_resnets": 11,
-    "05_skip_variants": 533,
+    "bf16": {
+        "01_degradation": 434,
+        "02_skip_connections": 477,
+        "03_residual_learning": 510,
+        "04_deep_resnets": 11,
+        "05_skip_variants": 533,
+    },
 }
-MEASURED_ON = "a 2-core CPU"
+MEASURED_ON = {"bf16": "a 2-core CPU with bf16 (AVX512-BF16), like this one"}
 
 COLAB_GPU_STEPS = (
     "To use a GPU in Colab: open the Runtime menu, choose 'Change runtime type', pick a GPU "
@@ -43,12 +47,15 @@ def device_advice(notebook: str, profile: str, device: torch.device, colab: bool
             "Its numbers say nothing about ResNets; use profile 'quick' or 'full' to learn from it."
         )
     elif profile == "quick":
-        seconds = QUICK_CPU_SECONDS.get(notebook)
+        precision = precision_name(autocast_dtype(device))
+        seconds = QUICK_CPU_SECONDS.get(precision, {}).get(notebook) if device.type == "cpu" else None
         timing = (
-            f"On {MEASURED_ON} this notebook took us {_minutes(seconds)} with an empty cache "
-            "(the notebooks run in order)"
+            f"On {MEASURED_ON[precision]}, this notebook took us {_minutes(seconds)} with an empty "
+            "cache (the notebooks run in order)"
             if seconds
-            else "Its running time under this profile has not been measured"
+            else f"Its running time on a machine like this one ({device.type}, {precision}) has not "
+            "been measured by the course: the plan printed before the first training estimates "
+            "it from steps timed here"
         )
         where = "a GPU" if device.type == "cuda" else "this CPU"
         lines.append(

@@ -2,6 +2,7 @@
 the one ref in pyproject.toml; storage can move to Drive; the device advice fits the hardware."""
 
 import importlib.util
+import re
 import subprocess
 import sys
 import types
@@ -11,7 +12,7 @@ import jupytext
 import pytest
 import torch
 
-from resnet_utils import paths
+from resnet_utils import guidance, paths
 from resnet_utils.guidance import COLAB_GPU_STEPS, QUICK_CPU_SECONDS, device_advice
 
 ROOT = Path(__file__).parent.parent
@@ -133,14 +134,25 @@ def test_the_storage_line_warns_in_colab_only(tmp_path, monkeypatch):
 
 
 def test_every_notebook_has_a_measured_quick_time():
-    assert set(QUICK_CPU_SECONDS) == {p.stem for p in NOTEBOOKS}
-    assert all(seconds > 0 for seconds in QUICK_CPU_SECONDS.values())
+    for precision, seconds in QUICK_CPU_SECONDS.items():
+        assert set(seconds) == {p.stem for p in NOTEBOOKS}, precision
+        assert all(s > 0 for s in seconds.values()), precision
 
 
-def test_on_a_colab_cpu_the_advice_gives_the_time_and_the_way_to_a_gpu():
-    minutes = max(1, round(QUICK_CPU_SECONDS["01_degradation"] / 60))
+def test_on_a_colab_cpu_the_advice_gives_the_time_and_the_way_to_a_gpu(monkeypatch):
+    monkeypatch.setattr(guidance, "autocast_dtype", lambda device: torch.bfloat16)
+    minutes = max(1, round(QUICK_CPU_SECONDS["bf16"]["01_degradation"] / 60))
     text = device_advice("01_degradation", "quick", torch.device("cpu"), colab=True)
     assert f"took us about {minutes} min" in text and COLAB_GPU_STEPS in text
+    assert "with bf16" in text
+
+
+def test_a_cpu_without_bf16_gets_no_time_measured_on_another_kind_of_cpu(monkeypatch):
+    """Issue 19: our times were taken in bf16; an fp32 CPU is 3-4x slower, so it gets none."""
+    monkeypatch.setattr(guidance, "autocast_dtype", lambda device: None)
+    text = device_advice("01_degradation", "quick", torch.device("cpu"), colab=False)
+    assert "took us" not in text and not re.search(r"about \d+ min", text)
+    assert "(cpu, fp32) has not been measured" in text and "plan" in text
 
 
 def test_off_colab_the_advice_has_no_colab_menu_and_the_full_profile_is_not_timed():
