@@ -305,11 +305,12 @@ print(
     "downsampling blocks (ResNet-56 only: its zero-padded shortcut stays):",
     ", ".join(downsampling) or "none",
 )
+lesioned = {n: trained[n][:1] if smoke else trained[n] for n in lesion_nets}  # smoke: one seed
 lesions = {
-    n: [lesion_study(m, session.data, progress=progress, downsampling=True) for m in trained[n]]
-    for n in lesion_nets
+    n: [lesion_study(m, session.data, progress=progress, downsampling=True) for m in nets]
+    for n, nets in lesioned.items()
 }
-baselines = {n: [evaluate(m, session.data)[1] for m in trained[n]] for n in lesion_nets}
+baselines = {n: [evaluate(m, session.data)[1] for m in nets] for n, nets in lesioned.items()}
 plot_lesions({n: lesions[n][0] for n in lesion_nets}, {n: baselines[n][0] for n in lesion_nets})
 plt.show()
 

@@ -102,11 +102,11 @@ def test_the_key_follows_the_module_tree():
 def test_stale_temporary_files_are_removed_when_a_session_starts(cache_dir):
     runs = cache_dir / "runs"
     runs.mkdir(parents=True)
-    stale = runs / ".0123abcd.pt.x1y2z3.tmp"  # what kill -9 during a save leaves
+    stale = runs / ".0123456789abcdef0123.pt.x1y2z3ab.tmp"  # what kill -9 during a save leaves
     stale.write_bytes(b"\0" * 100_000)
     old = time.time() - 3 * 3600
     os.utime(stale, (old, old))
-    live = runs / ".4567efgh.pt.a1b2c3.tmp"  # another notebook's write in progress
+    live = runs / ".4567456789abcdef0123.pt.a1b2c3de.tmp"  # another notebook's write in progress
     live.write_bytes(b"\0")
     entry = runs / "0123abcd.json"
     entry.write_text("{}")
