@@ -199,8 +199,8 @@ for name, group in runs.items():
 # %%
 n_test = len(session.data.test_y)
 print(
-    f"Each verdict rests on {n_seeds} seeds per net, {len(session.data.train_y):,} training "
-    f"and {n_test:,} test images, {session.recipe.epochs} epochs."
+    f"Each verdict rests on {n_seeds} seed{'s' * (n_seeds != 1)} per net, "
+    f"{len(session.data.train_y):,} training and {n_test:,} test images, {session.recipe.epochs} epochs."
 )
 verdicts = {}
 for depth in depths:

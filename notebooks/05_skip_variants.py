@@ -259,8 +259,8 @@ for family, title in (
 # %%
 base = runs["original"]
 print(
-    f"Each verdict rests on {seeds} seeds per variant, {len(data.train_y):,} training and "
-    f"{n_test:,} test images, {recipe.epochs} epochs, ResNet-{depth}."
+    f"Each verdict rests on {seeds} seed{'s' * (seeds != 1)} per variant, "
+    f"{len(data.train_y):,} training and {n_test:,} test images, {recipe.epochs} epochs, ResNet-{depth}."
 )
 table, verdicts = verdict_table(
     {n: g for n, g in runs.items() if n != "original"}, base, "test_acc", test_size=n_test
