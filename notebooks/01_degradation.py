@@ -182,8 +182,8 @@ plt.show()
 shallow, deep = groups[depths[0]], groups[depths[-1]]
 n_test = len(session.data.test_y)
 print(
-    f"Each verdict rests on {len(deep.runs)} seed{'s' * (len(deep.runs) != 1)} per net, {len(session.data.train_y):,} training "
-    f"and {n_test:,} test images, {session.recipe.epochs} epochs."
+    f"Each verdict rests on {len(deep.runs)} seed{'s' * (len(deep.runs) != 1)} per net, "
+    f"{len(session.data.train_y):,} training and {n_test:,} test images, {session.recipe.epochs} epochs."
 )
 loss_verdict = compare(deep, shallow, "train_loss")
 print(loss_verdict)
