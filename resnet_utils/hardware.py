@@ -1,4 +1,9 @@
-"""The training device and the number format it trains fastest in without losing accuracy."""
+"""The training device and the number format it trains fastest in.
+
+Whether bf16 autocast loses accuracy against fp32 rests so far on one seed per net
+(``results/precision-check.json``: within a few tenths of a point); the check over seeds is
+``benchmarks/precision_check.py``, not yet run. The cache keys runs by format, so the two
+are never mixed."""
 
 from __future__ import annotations
 
