@@ -184,7 +184,13 @@ def compare(
     elif len(dof_terms) == 2:
         parts.append(f"spread over {' and '.join(map(str, n_seeds))} {samples}")
     elif dof_terms:
-        parts.append(f"spread over {max(n_seeds)} {samples} on one side only")
+        # One run on the other side is not free of noise: it varies from seed to seed too, and
+        # the best guess of how much is the spread measured on the side that has one.
+        (term, dof), many = dof_terms[0], max(len(va), len(vb))
+        single = term * many  # the other side's variance, for one run
+        seed_var += single
+        dof_terms.append((single, dof))
+        parts.append(f"spread over {many} {samples} on one side, assumed for the one-run side too")
     else:
         parts.append("one seed per side, so no seed spread")
     binom_var = 0.0

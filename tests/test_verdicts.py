@@ -89,6 +89,19 @@ def test_one_run_per_side_is_never_higher_or_lower_however_far_apart():
     assert compare(two, fake_run(1.2, 0.70), "test_acc", test_size=10_000).word == "higher"
 
 
+def test_a_single_run_against_seeds_is_given_their_spread_too():
+    """One run on a side is one draw: its seed noise is assumed to be the other side's, not 0."""
+    three = group([(1.0, 0.80), (1.1, 0.82), (1.2, 0.84)])  # train loss sd 0.1
+    v = compare(three, fake_run(0.8, 0.6), "train_loss")
+    sd2 = 0.1**2
+    dof = (sd2 / 3 + sd2) ** 2 / ((sd2 / 3) ** 2 / 2 + sd2**2 / 2)
+    assert v.margin == pytest.approx(t975(dof) * math.sqrt(sd2 / 3 + sd2))
+    assert "assumed for the one-run side too" in v.basis
+    # 0.3 apart: beyond the three seeds' own margin (4.303 x 0.1 / sqrt 3 = 0.25), but one run
+    # of a net whose seeds spread by 0.1 cannot tell
+    assert v.word == "within noise"
+
+
 def test_a_single_seed_can_borrow_the_spread_of_a_group():
     lender_a = group([(0.80, 0.6), (0.82, 0.6), (0.84, 0.6)])
     lender_b = group([(1.20, 0.5), (1.22, 0.5), (1.24, 0.5)])
