@@ -166,6 +166,11 @@ def compare(
     ma, mb = fmean(va), fmean(vb)
     seed_var, dof_terms, parts, borrowed = 0.0, [], [], []
     lenders = spread_from or (None, None)
+    assumed = spread_from is None and min(len(va), len(vb)) < 2 <= max(len(va), len(vb))
+    if assumed:
+        # One run is not free of noise: it varies from seed to seed too, and the best guess of
+        # how much is the spread measured on the side that has several: it lends it.
+        lenders = (vb, None) if len(va) < 2 else (None, va)
     for values, lender in zip((va, vb), lenders):
         spread_values = values
         if len(values) < 2 and lender is not None:
@@ -176,7 +181,11 @@ def compare(
             seed_var += term
             dof_terms.append((term, len(spread_values) - 1))
     n_seeds = sorted({len(va), len(vb)})
-    if borrowed:
+    if assumed:
+        parts.append(
+            f"spread over {max(n_seeds)} {samples} on one side, assumed for the one-run side too"
+        )
+    elif borrowed:
         parts.append(
             f"{' and '.join(map(str, n_seeds))} seed(s) per side, with the seed spread of "
             f"{max(borrowed)} {samples} measured at another budget"
@@ -184,13 +193,7 @@ def compare(
     elif len(dof_terms) == 2:
         parts.append(f"spread over {' and '.join(map(str, n_seeds))} {samples}")
     elif dof_terms:
-        # One run on the other side is not free of noise: it varies from seed to seed too, and
-        # the best guess of how much is the spread measured on the side that has one.
-        (term, dof), many = dof_terms[0], max(len(va), len(vb))
-        single = term * many  # the other side's variance, for one run
-        seed_var += single
-        dof_terms.append((single, dof))
-        parts.append(f"spread over {many} {samples} on one side, assumed for the one-run side too")
+        parts.append(f"spread over {max(n_seeds)} {samples} on one side only")
     else:
         parts.append("one seed per side, so no seed spread")
     binom_var = 0.0
