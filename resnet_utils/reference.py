@@ -147,7 +147,11 @@ def reference_run(
 ) -> Run:
     """Seed ``seed`` of reference net ``name`` as a :class:`Run` (label ``"<name> (reference)"``)."""
     record = load_record(name, folder, seed=seed)
-    model = load_net(name, folder, seed=seed) if with_model else None
+    return _as_run(record, load_net(name, folder, seed=seed) if with_model else None)
+
+
+def _as_run(record: dict, model: nn.Module | None = None) -> Run:
+    name = record["name"]
     spec = {
         "model": name,
         "options": record["options"],
@@ -192,7 +196,7 @@ def describe_group(name: str, folder: str | Path | None = None) -> str:
     records = [load_record(name, folder, seed=s) for s in shipped_seeds(name, folder)]
     first = records[0]
     r = first["recipe"]
-    group = reference_group(name, folder)
+    group = RunGroup([_as_run(rec) for rec in records])
     formats = sorted({rec["precision"] for rec in records})
     devices = sorted({f"{rec['device']} ({rec.get('machine', '')})" for rec in records})
     minutes = [rec["training_seconds"] / 60 for rec in records]
@@ -345,18 +349,9 @@ def compare_references(
         size = load_record(a, folder, seed=ga.seeds[0])["test_size"]
         verdicts[(a, b)] = {}
         for metric in metrics:
-            verdict = compare(ga, gb, metric, test_size=size, a_name=f"{a} (reference)",
-                              b_name=f"{b} (reference)")  # fmt: skip
+            verdict = compare(
+                ga, gb, metric, test_size=size, a_name=f"{a} (reference)", b_name=f"{b} (reference)"
+            )
             verdicts[(a, b)][metric] = verdict
             print(f"Reference nets: {verdict}")
     return verdicts
-
-
-def per_seed(name: str, measure, folder: str | Path | None = None, device=None) -> list[float]:
-    """``measure(net)`` for each shipped seed of ``name``, loaded one at a time: one value per
-    trained net, the unit a verdict over reference seeds rests on."""
-    values = []
-    for seed in shipped_seeds(name, folder):
-        model = load_net(name, folder, seed=seed)
-        values.append(float(measure(model.to(device) if device is not None else model)))
-    return values
