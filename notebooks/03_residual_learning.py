@@ -190,25 +190,30 @@ for name in sorted(ok & mean_std.keys()):
         mean_std[name], mean_std_init[name], "response std", a_name="trained", b_name="at init"
     )
     print(f"training changed {name}'s: {verdict}")
-for a, b in (("resnet56", "plain56"), ("resnet56", "resnet20")):
+fig7_readings = {  # what each verdict on the trained nets says about the paper's Fig. 7
+    ("resnet56", "plain56"): (
+        "plain-56",
+        {
+            "lower": "as in the paper's Fig. 7 (residual responses smaller than plain ones)",
+            "higher": "the opposite of the paper's Fig. 7, at this budget",
+            "within noise": "not told apart by the seeds in this run",
+        },
+    ),
+    ("resnet56", "resnet20"): (
+        "ResNet-20",
+        {
+            "lower": "as in the paper's Fig. 7 (deeper ResNet, smaller responses)",
+            "higher": "the opposite of the paper's Fig. 7 trend, at this budget",
+            "within noise": "no depth trend beyond the noise in this run",
+        },
+    ),
+}
+for (a, b), (other, reading) in fig7_readings.items():
     if {a, b} <= ok:
         for when, values in (("at init", mean_std_init), ("trained", mean_std)):
             verdict = compare(values[a], values[b], "response std", a_name=a, b_name=b)
             print(f"{when}: {verdict}")
-        if b == "plain56":
-            headline = {
-                "lower": "as in the paper's Fig. 7 (residual responses smaller than plain ones)",
-                "higher": "the opposite of the paper's Fig. 7, at this budget",
-                "within noise": "not told apart by the seeds in this run",
-            }.get(verdict.word, "")
-            print(f"Trained ResNet-56 against plain-56: {headline}.")
-        if b == "resnet20":
-            trend = {
-                "lower": "as in the paper's Fig. 7 (deeper ResNet, smaller responses)",
-                "higher": "the opposite of the paper's Fig. 7 trend, at this budget",
-                "within noise": "no depth trend beyond the noise in this run",
-            }.get(verdict.word, "")
-            print(f"Trained ResNet-56 against ResNet-20: {trend}.")
+        print(f"Trained ResNet-56 against {other}: {reading.get(verdict.word, '')}.")
 
 # %% [markdown]
 # How to read this. At initialisation, every BN layer has scale 1 and shift 0, so each
