@@ -1,5 +1,7 @@
-"""What the student's hardware means for this notebook: which profile runs, how long that took
-us, and, in Colab without a GPU, how to get one. Printed under the provenance at the top."""
+"""What the student's hardware means for this notebook: which profile runs, where its running
+time is estimated, and, in Colab without a GPU, how to get one. Printed under the provenance at
+the top. (No hand-kept table of our own times: they held for one kind of CPU only, and the plan
+times the student's own machine.)"""
 
 from __future__ import annotations
 
@@ -8,36 +10,13 @@ import torch
 from .hardware import autocast_dtype, precision_name
 from .paths import in_colab
 
-# Wall time of each notebook under the quick profile (10,000 images, 6 epochs, three seeds
-# per headline net), from `make execute PROFILE=quick` with an empty run cache and the
-# notebooks run in order (2 and 3 reuse runs of the ones before: notebook 2 alone from an
-# empty cache takes about 15 min), by the number format the CPU trains in. Measured only on
-# the course's 2-core development CPU with AVX512-BF16 (bf16 autocast), torch 2.14.1,
-# 2026-11-28. A CPU without bf16 trains in fp32, 3-4x slower (README, Speed); no notebook has
-# been timed from an empty cache on one, so there the advice gives no time of ours and points
-# to the plan's estimate, which is timed on the student's own machine.
-QUICK_CPU_SECONDS = {
-    "bf16": {
-        "01_degradation": 434,
-        "02_skip_connections": 477,
-        "03_residual_learning": 510,
-        "04_deep_resnets": 11,
-        "05_skip_variants": 533,
-    },
-}
-MEASURED_ON = {"bf16": "a 2-core CPU with bf16 (AVX512-BF16), like this one"}
-
 COLAB_GPU_STEPS = (
     "To use a GPU in Colab: open the Runtime menu, choose 'Change runtime type', pick a GPU "
     "(the free tier's T4 will do), press Save, then run the notebook again from the top."
 )
 
 
-def _minutes(seconds: float) -> str:
-    return f"about {max(1, round(seconds / 60))} min"
-
-
-def device_advice(notebook: str, profile: str, device: torch.device, colab: bool | None = None) -> str:
+def device_advice(profile: str, device: torch.device, colab: bool | None = None) -> str:
     """A few sentences for the student: the profile this hardware runs and what to expect."""
     colab = in_colab() if colab is None else colab
     lines = []
@@ -47,20 +26,12 @@ def device_advice(notebook: str, profile: str, device: torch.device, colab: bool
             "Its numbers say nothing about ResNets; use profile 'quick' or 'full' to learn from it."
         )
     elif profile == "quick":
-        precision = precision_name(autocast_dtype(device))
-        seconds = QUICK_CPU_SECONDS.get(precision, {}).get(notebook) if device.type == "cpu" else None
-        timing = (
-            f"On {MEASURED_ON[precision]}, this notebook took us {_minutes(seconds)} with an empty "
-            "cache (the notebooks run in order)"
-            if seconds
-            else f"Its running time on a machine like this one ({device.type}, {precision}) has not "
-            "been measured by the course: the plan printed before the first training estimates "
-            "it from steps timed here"
-        )
         where = "a GPU" if device.type == "cuda" else "this CPU"
         lines.append(
-            f"Quick profile on {where}: a subset of the real CIFAR-10 images and short schedules, so "
-            f"the effects show in minutes. {timing}; running it again loads the finished runs."
+            f"Quick profile on {where} ({precision_name(autocast_dtype(device))}): a subset of the "
+            "real CIFAR-10 images and short schedules, so the effects show in minutes. The plan "
+            "printed before the first training says how long it takes here, from steps timed on "
+            "this machine; running the notebook again loads the finished runs."
         )
         if device.type != "cuda":
             lines.append(

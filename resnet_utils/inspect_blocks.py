@@ -20,7 +20,8 @@ def blocks(model: nn.Module) -> list[tuple[str, BasicBlock]]:
 
 
 @contextlib.contextmanager
-def _hooks(registrations):
+def temporary_hooks(registrations):
+    """Hooks registered for one measurement, removed after it even if it fails."""
     handles = list(registrations)
     try:
         yield
@@ -30,7 +31,8 @@ def _hooks(registrations):
 
 
 @contextlib.contextmanager
-def _eval_mode(model: nn.Module):
+def evaluating(model: nn.Module):
+    """Eval mode without gradients for a measurement; the net's mode is restored after it."""
     was_training = model.training
     model.eval()
     try:
@@ -49,8 +51,8 @@ def layer_responses(model: nn.Module, images: torch.Tensor) -> list[float]:
     stds: list[float] = []
     norms = [m for _, block in blocks(model) for m in (block.bn1, block.bn2)]
     with (
-        _eval_mode(model),
-        _hooks(
+        evaluating(model),
+        temporary_hooks(
             m.register_forward_hook(lambda _m, _i, out: stds.append(out.float().std().item()))
             for m in norms
         ),
@@ -93,7 +95,7 @@ def residual_branch_stats(model: nn.Module, images: torch.Tensor) -> list[Branch
     residual = [(n, b) for n, b in blocks(model) if b.shortcut is not None]
     if not residual:
         raise ValueError("the net has no shortcuts: a plain net has no residual branch to compare")
-    with _eval_mode(model), _hooks(b.register_forward_hook(measure(n)) for n, b in residual):
+    with evaluating(model), temporary_hooks(b.register_forward_hook(measure(n)) for n, b in residual):
         model(images)
     return found
 
@@ -183,8 +185,8 @@ def gate_openings(model: nn.Module, images: torch.Tensor) -> list[float]:
     openings: list[float] = []
     gates = [block.gate for _, block in blocks(model) if getattr(block, "gate", None) is not None]
     with (
-        _eval_mode(model),
-        _hooks(
+        evaluating(model),
+        temporary_hooks(
             g.register_forward_hook(
                 lambda _m, _i, out: openings.append(torch.sigmoid(out.float()).mean().item())
             )

@@ -54,10 +54,6 @@ def _positive(name, value):
     return _whole(name, value, low=1, what="a whole number, 1 or more", optional=True)
 
 
-def _count(name, value):
-    return _whole(name, value, low=1, what="a whole number, 1 or more")
-
-
 def _points(name, value):
     return _whole(name, value, low=2, what="a whole number of grid points, 2 or more", optional=True)
 

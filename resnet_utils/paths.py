@@ -8,7 +8,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from .atomic import remove_stale_temporaries as _remove_stale
+from . import atomic
 
 CACHE_ENV = "RESNET_CACHE_DIR"
 DRIVE = Path("/content/drive")
@@ -41,7 +41,7 @@ def use_storage(folder: str | os.PathLike | None) -> Path:
                 stacklevel=2,
             )
         else:
-            remove_stale_temporaries(root)
+            remove_stale_cache_temporaries(root)
         return root
     path = Path(folder).expanduser()
     if path.is_relative_to(DRIVE) and not (DRIVE / "MyDrive").exists():
@@ -59,7 +59,7 @@ def use_storage(folder: str | os.PathLike | None) -> Path:
             f"cannot use storage_dir {str(path)!r}: {problem}. Give a folder you can write to."
         )
     os.environ[CACHE_ENV] = str(path)
-    remove_stale_temporaries(path)
+    remove_stale_cache_temporaries(path)
     return path
 
 
@@ -85,10 +85,10 @@ def writable_problem(root: Path) -> str | None:
     return None
 
 
-def remove_stale_temporaries(root: Path) -> None:
+def remove_stale_cache_temporaries(root: Path) -> None:
     """Remove what writers killed mid-write (``kill -9``) left in the cache's folders."""
     for sub in SUBFOLDERS:
-        _remove_stale(root / sub)
+        atomic.remove_stale_temporaries(root / sub)
 
 
 def describe_storage(root: Path) -> str:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import platform
 import re
 from importlib import resources
 from pathlib import Path
@@ -29,10 +28,9 @@ from .atomic import load_tensors
 from .groups import RunGroup
 from .models import build_model
 from .plots import METRIC_LABELS, integer_ticks, plot_group
-from .runs import Run
+from .runs import CURVES, Run
 
 NETS_FOLDER = "reference_nets"
-CURVES = ("train_loss", "train_acc", "test_loss", "test_acc")
 REQUIRED = (
     "name",
     "options",
@@ -269,17 +267,6 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _machine() -> str:
-    model = ""
-    cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    return f"{platform.machine()} {model}".strip()
-
-
 def ship_net(run, data, folder: str | Path, *, budget: str) -> dict:
     """Write ``run``'s weights and record to ``folder/<name>-seed<k>.pt`` and ``.json``; return
     the record.
@@ -290,7 +277,7 @@ def ship_net(run, data, folder: str | Path, *, budget: str) -> dict:
 
     from .atomic import save_json, save_tensors
     from .hardware import describe_device
-    from .session import _versions
+    from .provenance import machine, versions
     from .train import evaluate
 
     folder = Path(folder)
@@ -310,10 +297,10 @@ def ship_net(run, data, folder: str | Path, *, budget: str) -> dict:
         "data": data.describe(),
         "data_fingerprint": data.fingerprint,
         "device": describe_device(torch.device(history["device"])),
-        "machine": _machine(),
+        "machine": machine(),
         "threads": torch.get_num_threads(),
         "precision": history["precision"],
-        "versions": _versions(),
+        "versions": versions(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "training_seconds": round(sum(history["seconds"]), 1),
         "epochs": len(history["epoch"]),

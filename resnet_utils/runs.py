@@ -16,6 +16,9 @@ from .models import build_model, canonical
 from .profiles import Recipe
 from .train import fit
 
+# The per-epoch curves of every history, the ones a notebook's summary and a shipped net keep.
+CURVES = ("train_loss", "train_acc", "test_loss", "test_acc")
+
 
 @dataclass
 class Run:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import platform
 import sys
 import time
 import warnings
@@ -21,9 +20,8 @@ from .hardware import autocast_dtype, describe_device, pick_device, precision_na
 from .paths import cache_root, describe_storage, use_storage
 from .plan import make_plan, plan_heading
 from .profiles import PROFILE_ENV, Profile, get_profile
-from .reference import CURVES
-from .runs import Run, train
-from .verdicts import Verdict, compare
+from .provenance import versions
+from .runs import CURVES, Run, train
 
 SUMMARY_ENV = "RESNET_SUMMARY_DIR"
 
@@ -63,7 +61,7 @@ class Session:
 
         ``seeds=k`` repeats the run with seeds ``seed, seed + 1, ..., seed + k - 1`` (init and
         batch order change; the data subset stays) and returns a :class:`RunGroup`, whose
-        spread is what :meth:`compare` measures noise with.
+        spread is what :func:`resnet_utils.verdicts.compare` measures noise with.
         """
         if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
             raise ValueError(f"seeds must be a whole number of runs, 1 or more, not {seeds!r}.")
@@ -104,11 +102,6 @@ class Session:
         )
         print(plan)
 
-    def compare(self, a, b, metric: str, *, test_size: int | None = None) -> Verdict:
-        """:func:`resnet_utils.verdicts.compare` with this session's test-set size."""
-        size = len(self.data.test_y) if test_size is None else test_size
-        return compare(a, b, metric, test_size=size)
-
     def training_seconds(self) -> float:
         """Seconds of training behind every run this notebook used, cached or not."""
         return sum(sum(run.history["seconds"]) for run in self.runs.values())
@@ -125,13 +118,13 @@ class Session:
             "precision": precision_name(autocast_dtype(self.device)),
             "data": self.data.describe(),
             "storage": describe_storage(cache_root()),
-            "versions": _versions(),
+            "versions": versions(),
             "started": self.started_at,
         }
 
     def show(self) -> None:
         _display(_format(self.provenance()), update=False)
-        print(device_advice(self.notebook, self.profile.name, self.device))
+        print(device_advice(self.profile.name, self.device))
 
     def finish(self, summary: dict) -> dict:
         """Add the wall time to the provenance shown at the top and write the JSON summary
@@ -215,19 +208,6 @@ def _profile_reason(asked: str) -> str:
     if os.environ.get(PROFILE_ENV, "").strip():
         return f"auto, from ${PROFILE_ENV}"
     return "auto: " + ("a GPU is present" if torch.cuda.is_available() else "no GPU, so the CPU profile")
-
-
-def _versions() -> dict:
-    import torchvision
-
-    from . import __version__
-
-    return {
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "torchvision": torchvision.__version__,
-        "resnet_utils": __version__,
-    }
 
 
 def _format(info: dict) -> str:

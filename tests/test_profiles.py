@@ -59,7 +59,7 @@ def test_epochs_override():
 def test_the_colab_profile_says_it_is_untimed_and_meant_for_a_gpu():
     from resnet_utils.guidance import device_advice
 
-    on_gpu = device_advice("01_degradation", "colab", torch.device("cuda"), colab=True)
+    on_gpu = device_advice("colab", torch.device("cuda"), colab=True)
     assert "50,000" in on_gpu and "not been measured" in on_gpu and "Runtime menu" not in on_gpu
-    on_colab_cpu = device_advice("01_degradation", "colab", torch.device("cpu"), colab=True)
+    on_colab_cpu = device_advice("colab", torch.device("cpu"), colab=True)
     assert "Runtime menu" in on_colab_cpu

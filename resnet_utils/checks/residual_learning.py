@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ..inspect_blocks import _eval_mode, _hooks, blocks, deletable_blocks
+from ..inspect_blocks import blocks, deletable_blocks, evaluating, temporary_hooks
 from ..models import build_model
 from .choices import pick
 from .common import CheckFailed, as_number, exercise, passed, shape_of
@@ -70,7 +70,7 @@ def _block_shapes(model: nn.Module) -> dict[str, tuple[str, str]]:
         )
         for n, b in blocks(model)
     ]
-    with _eval_mode(model), _hooks(record):
+    with evaluating(model), temporary_hooks(record):
         model(torch.zeros(1, 3, 32, 32))
     return shapes
 
