@@ -188,29 +188,21 @@ print(
 loss_verdict = compare(deep, shallow, "train_loss")
 print(loss_verdict)
 print(compare(deep, shallow, "test_acc", test_size=n_test))
-if loss_verdict.word == "higher":
+loss_verdict.tell(
+    higher="The deeper plain net fits its own training data worse than the shallower one, by "
+    "more than the seeds' spread: the signature of degradation, not of overfitting. (Is it "
+    "more than slowness? Below.)",
+    lower="In this run the deeper plain net ended with the LOWER training loss: it does not "
+    "show degradation (try more epochs, or the full profile).",
+    noise="The two training losses are within the seeds' spread: this run cannot tell whether "
+    "depth hurt (more seeds or a longer budget would tell).",
+    not_compared=f"No verdict: {loss_verdict.reason}.",
+)
+if loss_verdict.word == "not compared" and learned(shallow).ok:
     print(
-        "The deeper plain net fits its own training data worse than the shallower one, by more "
-        "than the seeds' spread: the signature of degradation, not of overfitting. (Is it more "
-        "than slowness? Below.)"
+        f"plain-{depths[0]} did learn with the same budget: the deeper net has barely started. "
+        "Whether it would end worse needs a longer run (a larger `epochs`) to say."
     )
-elif loss_verdict.word == "lower":
-    print(
-        "In this run the deeper plain net ended with the LOWER training loss: it does not show "
-        "degradation (try more epochs, or the full profile)."
-    )
-elif loss_verdict.word == "within noise":
-    print(
-        "The two training losses are within the seeds' spread: this run cannot tell whether "
-        "depth hurt (more seeds or a longer budget would tell)."
-    )
-else:
-    print(f"No verdict: {loss_verdict.reason}.")
-    if learned(shallow).ok:
-        print(
-            f"plain-{depths[0]} did learn with the same budget: the deeper net has barely started. "
-            "Whether it would end worse needs a longer run (a larger `epochs`) to say."
-        )
 checks.reveal(prediction, checks.outcome_of(loss_verdict), "(the lower training loss)")
 
 # %%
@@ -349,8 +341,7 @@ if min(deep_bn) > 10:
         f"input. At init its first conv gets {min(deep_bn):.3g} to {max(deep_bn):.3g} times the "
         f"gradient of its last conv."
     )
-if depth_verdict.word == "higher":
-    print("The ratio is larger in the deeper net, beyond the spread of the init seeds.")
+depth_verdict.tell(higher="The ratio is larger in the deeper net, beyond the spread of the init seeds.")
 if depths[-1] in trained_norms:
     norms = trained_norms[depths[-1]]
     print(

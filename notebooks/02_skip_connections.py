@@ -211,15 +211,12 @@ for depth in depths:
 deep, shallow = depths[-1], depths[0]
 depth_verdict = compare(runs[f"resnet{deep}"], runs[f"resnet{shallow}"], "train_loss")
 print(f"deeper residual net: {depth_verdict}")
-if depth_verdict.word == "lower":
-    print("With shortcuts, depth helped in this run: the deeper ResNet fits its data better.")
-elif depth_verdict.word == "higher":
-    print(
-        f"In this run's budget ResNet-{deep} has NOT overtaken ResNet-{shallow}: the deeper "
-        "net still fits worse. Compare the size of this gap with the plain nets' gap below."
-    )
-elif depth_verdict.word == "within noise":
-    print(f"ResNet-{deep} and ResNet-{shallow} are within noise of each other in this run.")
+depth_verdict.tell(
+    lower="With shortcuts, depth helped in this run: the deeper ResNet fits its data better.",
+    higher=f"In this run's budget ResNet-{deep} has NOT overtaken ResNet-{shallow}: the deeper "
+    "net still fits worse. Compare the size of this gap with the plain nets' gap below.",
+    noise=f"ResNet-{deep} and ResNet-{shallow} are within noise of each other in this run.",
+)
 plain_gap = compare(runs[f"plain{deep}"], runs[f"plain{shallow}"], "train_loss")
 print(f"for comparison, without shortcuts: {plain_gap}")
 checks.reveal(
@@ -311,14 +308,12 @@ shortcut_verdict = compare(
     b_name=pair[0],
 )
 print(shortcut_verdict)
-if shortcut_verdict.word == "lower":
-    print(
-        f"With the shortcut the ratio is smaller, beyond the seeds' spread: in {pair[1]} the "
-        "gradient reaches the first layer through the identity paths, not only through the "
-        "chain of BatchNorm layers."
-    )
-else:
-    print("In this run the two nets' ratios at init are not told apart by the seeds.")
+shortcut_verdict.tell(
+    lower=f"With the shortcut the ratio is smaller, beyond the seeds' spread: in {pair[1]} the "
+    "gradient reaches the first layer through the identity paths, not only through the chain "
+    "of BatchNorm layers.",
+    otherwise="In this run the two nets' ratios at init are not told apart by the seeds.",
+)
 
 # %% [markdown]
 # ## Explore: switch the shortcut

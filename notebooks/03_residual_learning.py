@@ -196,7 +196,7 @@ fig7_readings = {  # what each verdict on the trained nets says about the paper'
         {
             "lower": "as in the paper's Fig. 7 (residual responses smaller than plain ones)",
             "higher": "the opposite of the paper's Fig. 7, at this budget",
-            "within noise": "not told apart by the seeds in this run",
+            "noise": "not told apart by the seeds in this run",
         },
     ),
     ("resnet56", "resnet20"): (
@@ -204,7 +204,7 @@ fig7_readings = {  # what each verdict on the trained nets says about the paper'
         {
             "lower": "as in the paper's Fig. 7 (deeper ResNet, smaller responses)",
             "higher": "the opposite of the paper's Fig. 7 trend, at this budget",
-            "within noise": "no depth trend beyond the noise in this run",
+            "noise": "no depth trend beyond the noise in this run",
         },
     ),
 }
@@ -213,7 +213,7 @@ for (a, b), (other, reading) in fig7_readings.items():
         for when, values in (("at init", mean_std_init), ("trained", mean_std)):
             verdict = compare(values[a], values[b], "response std", a_name=a, b_name=b)
             print(f"{when}: {verdict}")
-        print(f"Trained ResNet-56 against {other}: {reading.get(verdict.word, '')}.")
+        print(f"Trained ResNet-56 against {other}: {verdict.say(**reading)}.")
 
 # %% [markdown]
 # How to read this. At initialisation, every BN layer has scale 1 and shift 0, so each
@@ -489,12 +489,11 @@ if {"plain56", "resnet56"} <= rise.keys():
         samples="directions",
     )
     print(rise_verdict)
-    print(
-        {
-            "higher": "So the loss rises faster around plain-56: its minimum is the sharper one.",
-            "lower": "So the loss rises faster around ResNet-56: its minimum is the sharper one.",
-            "within noise": "Which net's loss rises faster is within the spread over directions.",
-        }.get(rise_verdict.word, f"No answer on the rise: {rise_verdict.reason}.")
+    rise_verdict.tell(
+        higher="So the loss rises faster around plain-56: its minimum is the sharper one.",
+        lower="So the loss rises faster around ResNet-56: its minimum is the sharper one.",
+        noise="Which net's loss rises faster is within the spread over directions.",
+        not_compared=f"No answer on the rise: {rise_verdict.reason}.",
     )
     # roughness: how often the loss changes direction along each slice (1 for a clean bowl)
     turns = {
@@ -524,11 +523,10 @@ if {"plain56", "resnet56"} <= rise.keys():
         )
     else:
         print(rough_verdict)
-        print(
-            {
-                "higher": "plain-56's surface is the rougher, beyond the spread over directions.",
-                "lower": "ResNet-56's surface is the rougher, beyond the spread over directions.",
-            }.get(rough_verdict.word, "Neither surface is rougher beyond the spread over directions.")
+        rough_verdict.tell(
+            higher="plain-56's surface is the rougher, beyond the spread over directions.",
+            lower="ResNet-56's surface is the rougher, beyond the spread over directions.",
+            noise="Neither surface is rougher beyond the spread over directions.",
         )
     centre = coords.index(0.0)
     print(
@@ -606,12 +604,11 @@ for (a, b), claim in fig7_claims.items():
         )
         ref_verdicts[f"responses {a} vs {b}"] = verdict
         print(verdict)
-        print(
-            {
-                "lower": f"  As in the paper's Fig. 7: {claim}.",
-                "higher": f"  The opposite of the paper's Fig. 7 ({claim}), at this budget.",
-                "within noise": f"  Fig. 7's {claim} does not show beyond the seeds' spread here.",
-            }.get(verdict.word, "  No verdict: " + verdict.reason)
+        verdict.tell(
+            lower=f"  As in the paper's Fig. 7: {claim}.",
+            higher=f"  The opposite of the paper's Fig. 7 ({claim}), at this budget.",
+            noise=f"  Fig. 7's {claim} does not show beyond the seeds' spread here.",
+            not_compared="  No verdict: " + verdict.reason,
         )
 
 # %% [markdown]

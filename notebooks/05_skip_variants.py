@@ -294,22 +294,22 @@ if "original" in failing:
 published_fail = [n for n, v in VARIANTS.items() if v[2] == "fail"]
 for name in published_fail:
     verdict = compare(runs[name], base, "test_acc", test_size=n_test)
-    here = {
-        "lower": "lower accuracy than the original",
-        "higher": "higher accuracy than the original",
-        "within noise": "within noise of the original",
-    }.get(verdict.word, "not trained enough to compare")
+    here = verdict.say(
+        lower="lower accuracy than the original",
+        higher="higher accuracy than the original",
+        noise="within noise of the original",
+        not_compared="not trained enough to compare",
+    )
     print(f"The paper's 'fail' at ResNet-110, {name}: here, {here}.")
 pre = compare(runs["full pre-activation"], base, "test_acc", test_size=n_test)
 print(f"Full pre-activation (the paper: 6.37% vs 6.61% error at ResNet-110): {pre}")
 zero = verdicts["zero-initialised last BN (not in the paper)"]
-if zero.word == "lower":
-    print(
-        f"The zero-initialised last BN ends lower here: each of its blocks starts as the identity "
-        f"(F(x) = 0), and its branches must first grow out of zero, which takes steps this "
-        f"budget ({steps} per run) barely has. That says how fast it starts, not where it ends "
-        "after a full schedule (Goyal et al. use it for a long ImageNet run)."
-    )
+zero.tell(
+    lower="The zero-initialised last BN ends lower here: each of its blocks starts as the "
+    f"identity (F(x) = 0), and its branches must first grow out of zero, which takes steps this "
+    f"budget ({steps} per run) barely has. That says how fast it starts, not where it ends "
+    "after a full schedule (Goyal et al. use it for a long ImageNet run)."
+)
 
 # %% [markdown]
 # **Does that verdict hold seed by seed?** The verdict compares means over the seeds; each

@@ -108,6 +108,32 @@ class Verdict:
     def decided(self) -> bool:
         return self.word in ("higher", "lower")
 
+    def say(
+        self,
+        *,
+        higher: str | None = None,
+        lower: str | None = None,
+        noise: str | None = None,
+        not_compared: str | None = None,
+        otherwise: str = "",
+    ) -> str:
+        """The sentence given for this verdict's word (``otherwise`` for a word given none),
+        so that a notebook chooses its reading in one call, not in an if/elif per word."""
+        sentences = {
+            "higher": higher,
+            "lower": lower,
+            "within noise": noise,
+            "not compared": not_compared,
+        }
+        sentence = sentences[self.word]
+        return otherwise if sentence is None else sentence
+
+    def tell(self, **sentences: str) -> None:
+        """Print :meth:`say`'s sentence; a word with no sentence prints nothing, not a blank line."""
+        sentence = self.say(**sentences)
+        if sentence:
+            print(sentence)
+
     def _fmt(self, value: float) -> str:
         return f"{100 * value:.1f}%" if self.metric in PERCENT else f"{value:.3f}"
 

@@ -6,7 +6,7 @@ import pytest
 from fakes import fake_run
 
 from resnet_utils.groups import RunGroup
-from resnet_utils.verdicts import LN10, compare, learned, t975
+from resnet_utils.verdicts import LN10, Verdict, compare, learned, t975
 
 
 def group(values, name="resnet20"):
@@ -173,3 +173,31 @@ def test_session_train_with_seeds_repeats_through_the_cache(cache_dir):
     record = session.finish({})
     assert record["training_seconds"] == pytest.approx(session.training_seconds(), abs=0.1)
     assert "3 (1 trained in this run, 2 loaded from the cache)" in record["runs"]
+
+
+def verdict_of(word: str) -> Verdict:
+    return Verdict(word, "train_loss", "a", "b", 1.0, 0.5, 0.1, "basis", reason=f"why {word}")
+
+
+def test_say_gives_the_sentence_of_the_verdicts_own_word():
+    sentences = {"higher": "H", "lower": "L", "noise": "N", "not_compared": "X"}
+    words = {"higher": "H", "lower": "L", "within noise": "N", "not compared": "X"}
+    for word, expected in words.items():
+        assert verdict_of(word).say(**sentences) == expected
+
+
+def test_a_word_given_no_sentence_says_otherwise_or_nothing():
+    assert verdict_of("within noise").say(higher="H") == ""
+    assert verdict_of("within noise").say(higher="H", otherwise="O") == "O"
+    assert verdict_of("higher").say(higher="H", otherwise="O") == "H"
+    # an empty sentence is a sentence: it is not replaced by otherwise
+    assert verdict_of("lower").say(lower="", otherwise="O") == ""
+    with pytest.raises(TypeError):
+        verdict_of("higher").say(within_noise="N")  # the keyword is noise
+
+
+def test_tell_prints_the_sentence_and_nothing_for_no_sentence(capsys):
+    verdict_of("higher").tell(higher="H", lower="L")
+    verdict_of("not compared").tell(higher="H", lower="L")
+    verdict_of("lower").tell(lower="", otherwise="O")
+    assert capsys.readouterr().out == "H\n"
