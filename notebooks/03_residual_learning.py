@@ -163,16 +163,13 @@ ok = {name for name, g in groups.items() if learned(g).ok}
 images, labels = session.data.sample(measure_images, seed=seed)
 responses = {name: [layer_responses(m, images) for m in ms] for name, ms in trained.items()}
 responses_init = {name: [layer_responses(m, images) for m in ms] for name, ms in at_init.items()}
+init_curves = {f"{n}, at init": r[0] for n, r in responses_init.items()}
 fig = plot_responses(
-    {f"{n}, trained": r[0] for n, r in responses.items()}
-    | {f"{n}, at init": r[0] for n, r in responses_init.items()},
+    {f"{n}, trained": r[0] for n, r in responses.items()} | init_curves,
+    styles={label: {"ls": "--"} for label in init_curves},
+    legend_fontsize="small",
     title="std of 3x3 layer responses (after BN, before addition/ReLU)",
 )
-for ax in fig.axes:
-    for line in ax.get_lines():
-        if "at init" in line.get_label():
-            line.set_linestyle("--")
-    ax.legend(fontsize="small")
 plt.show()
 
 # %%
@@ -451,11 +448,13 @@ if surfaces:
 
 # %%
 coords = study["coords"]
+slices = {label: (coords, values) for label, values in study["slices"].items()}
+shades = {  # plain-56 in reds, ResNet-56 in blues
+    label: {"color": "tab:red" if label.startswith("plain") else "tab:blue", "alpha": 0.6}
+    for label in slices
+}
 fig, ax = plt.subplots(figsize=(8, 4))
-plot_slices({label: (coords, values) for label, values in study["slices"].items()}, ax=ax)
-for line in ax.get_lines():  # plain-56 in reds, ResNet-56 in blues
-    line.set_color("tab:red" if line.get_label().startswith("plain") else "tab:blue")
-    line.set_alpha(0.6)
+plot_slices(slices, styles=shades, ax=ax)
 for name, values in study["to_init"].items():
     colour = "darkred" if name.startswith("plain") else "navy"
     ax.plot(coords, values, "--", color=colour, lw=2, label=f"{name}, towards its init")
@@ -569,16 +568,13 @@ ref_ratio_median = {
     if "resnet" in n
 }
 if ref_responses:
+    your_curves = {f"{n}, yours": responses[n][0] for n in ref_responses}
     fig = plot_responses(
-        {f"{n}, reference seed {shipped_seeds(n)[0]}": r[0] for n, r in ref_responses.items()}
-        | {f"{n}, yours": responses[n][0] for n in ref_responses},
+        {f"{n}, reference seed {shipped_seeds(n)[0]}": r[0] for n, r in ref_responses.items()} | your_curves,
+        styles={label: {"ls": ":"} for label in your_curves},
+        legend_fontsize="small",
         title="std of 3x3 layer responses: reference nets (solid) and yours (dotted)",
     )
-    for ax in fig.axes:
-        for line in ax.get_lines():
-            if "yours" in line.get_label():
-                line.set_linestyle(":")
-        ax.legend(fontsize="small")
     plt.show()
 
 # %%
