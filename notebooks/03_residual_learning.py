@@ -568,9 +568,10 @@ ref_ratio_median = {
     if "resnet" in n
 }
 if ref_responses:
+    ref_curves = {f"{n}, reference seed {shipped_seeds(n)[0]}": r[0] for n, r in ref_responses.items()}
     your_curves = {f"{n}, yours": responses[n][0] for n in ref_responses}
     fig = plot_responses(
-        {f"{n}, reference seed {shipped_seeds(n)[0]}": r[0] for n, r in ref_responses.items()} | your_curves,
+        ref_curves | your_curves,
         styles={label: {"ls": ":"} for label in your_curves},
         legend_fontsize="small",
         title="std of 3x3 layer responses: reference nets (solid) and yours (dotted)",
