@@ -232,8 +232,6 @@ plt.show()
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: the dots of the per-seed figure are the seeds: compare the two nets seed by seed, not
-# their means
 loss_sample = session.data.sample(500, seed=seed, split="train")
 n_train = len(session.data.train_y)
 bands = checks.loss_bands(deep, shallow, loss_sample, n_train)
@@ -572,8 +570,6 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def plain_parameters(depth):
     # BEGIN SOLUTION
-    # hint: count one conv with its BatchNorm first (its weights, then a scale and a shift per
-    # output channel), then how many convs of each width the net has
     n = (depth - 2) // 6
 
     def conv_bn(c_in, c_out):
@@ -603,8 +599,6 @@ checks.plain_parameter_count(plain_parameters)
 # %% tags=["solution"]
 def layer_gradient_norms(model, images, labels):
     # BEGIN SOLUTION
-    # hint: one forward and one backward pass in training mode, then read the gradient of each conv
-    # and linear layer's weight, from the input to the output
     model.train()
     model.zero_grad()
     F.cross_entropy(model(images), labels).backward()

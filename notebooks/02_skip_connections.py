@@ -258,8 +258,6 @@ else:
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: the dots of the per-seed figure are the seeds: compare the two nets seed by seed, not
-# their means
 loss_sample = session.data.sample(500, seed=seed, split="train")
 resnet, plain = runs[f"resnet{deep}"], runs[f"plain{deep}"]
 bands = checks.loss_bands(resnet, plain, loss_sample, len(session.data.train_y))
@@ -398,8 +396,6 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def residual_forward(x, branch, shortcut):
     # BEGIN SOLUTION
-    # hint: the output combines branch(x) and shortcut(x); in the paper's Fig. 2, where does the
-    # last ReLU sit?
     return torch.relu(branch(x) + shortcut(x))
     # END SOLUTION
 
@@ -420,8 +416,6 @@ checks.residual_forward(residual_forward)
 # %% tags=["solution"]
 def zero_pad_shortcut(x, out_channels, stride):
     # BEGIN SOLUTION
-    # hint: the output must match the branch's height and width (set by the stride) and its
-    # channels; option A has nothing to learn
     x = x[:, :, ::stride, ::stride]
     return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))
     # END SOLUTION
@@ -440,8 +434,6 @@ checks.zero_pad_shortcut(zero_pad_shortcut)
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: which blocks of ResNet-56 change the shape of their input, and what does option B put on
-# their shortcut?
 extra_parameters = (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)
 # END SOLUTION
 

@@ -392,8 +392,6 @@ checks.reveal(prediction, worst_stage, evidence)
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: read the verdict line 'share lost to chance' above (or its absence): which word does it
-# end on?
 word = lesion_verdict.word if lesion_verdict is not None else "not compared"
 lesion_answer = {"lower": "a", "higher": "b", "within noise": "c"}.get(word, "d")
 # END SOLUTION
@@ -695,8 +693,6 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def branch_to_shortcut_ratio(block, x):
     # BEGIN SOLUTION
-    # hint: one ratio per image, then the mean over the images; the branch is block.residual, the
-    # shortcut block.shortcut
     with torch.no_grad():
         branch, shortcut = block.residual(x), block.shortcut(x)
         return (branch.flatten(1).norm(dim=1) / shortcut.flatten(1).norm(dim=1)).mean().item()
@@ -718,7 +714,6 @@ checks.branch_to_shortcut_ratio(branch_to_shortcut_ratio)
 # %% tags=["solution"]
 def deletable(model):
     # BEGIN SOLUTION
-    # hint: a block can go when its output has the shape of its input
     names = []
     for name, module in model.named_modules():
         if name.startswith("layer") and name.count(".") == 1:

@@ -281,7 +281,6 @@ for depth, published in TABLE_1_GMACS.items():
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: compare each column of the table with Table 1's column, net by net
 placement_answer = "a"  # v1: 3.86 and 7.57 G against Table 1's 3.8 and 7.6
 # END SOLUTION
 
@@ -371,8 +370,6 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def bottleneck_parameters(in_channels, width, stride):
     # BEGIN SOLUTION
-    # hint: three convs (1x1, 3x3, 1x1), each with its BatchNorm, and a projection shortcut only
-    # where the shape changes
     out_channels = 4 * width
     total = in_channels * width + 2 * width  # 1x1 reduce + BN
     total += width * width * 9 + 2 * width  # 3x3 + BN
@@ -398,8 +395,6 @@ checks.bottleneck_parameters(bottleneck_parameters)
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: follow the height and width part by part: which parts have a stride of 2? A bottleneck stage
-# outputs 4 x its width channels
 stem_shapes = {
     "conv1": (64, 16, 16),
     "maxpool": (64, 8, 8),

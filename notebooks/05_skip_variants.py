@@ -324,7 +324,6 @@ if zero.word == "lower":
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: the verdict compares means; here compare the two variants seed by seed
 pairs = checks.per_seed(runs["full pre-activation"], base, "test_acc")
 sides = {
     0 if abs(x - y) <= checks.accuracy_band(x, y, len(data.test_y)) else 1 if x > y else -1
@@ -424,8 +423,6 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def exclusive_gate(shortcut, branch, gate_logits):
     # BEGIN SOLUTION
-    # hint: the logits are not a gate yet: squash them into (0, 1) first; then decide which path the
-    # gate weighs
     g = torch.sigmoid(gate_logits)
     return (1 - g) * shortcut + g * branch
     # END SOLUTION
@@ -445,8 +442,6 @@ checks.exclusive_gate(exclusive_gate)
 # %% tags=["solution"]
 def preact_forward(x, bn1, conv1, bn2, conv2):
     # BEGIN SOLUTION
-    # hint: in full pre-activation, BN and ReLU come before each conv, and nothing comes after the
-    # addition
     return x + conv2(F.relu(bn2(conv1(F.relu(bn1(x))))))
     # END SOLUTION
 
@@ -464,8 +459,6 @@ checks.preact_forward(preact_forward)
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: follow x along the shortcuts only: what does one block do to it, and how many blocks does
-# ResNet-110 have?
 shortcut_factor = 0.5**54
 # END SOLUTION
 
