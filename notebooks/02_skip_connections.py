@@ -30,26 +30,19 @@
 # parameters as well. Then nothing can be said about the shortcut.
 
 # %% tags=["colab-setup"]
-# Colab only: install this course's package, resnet_utils, at the version these notebooks
-# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+# In Colab only (elsewhere nothing): install this course's package at the version these
+# notebooks were written for; --no-deps keeps Colab's own torch, numpy, matplotlib, ipywidgets.
+import importlib
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import importlib
-    import subprocess
-
-    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
-    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
-    # and its own builds of them stay as they are.
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
-    subprocess.run(pip, check=True)
+    package = "git+https://github.com/OWNER/REPO@v0.2.0"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", package], check=True)
     importlib.invalidate_caches()
-    from google.colab import output
-
-    output.enable_custom_widget_manager()
 
 # %% tags=["parameters"]
-profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
+profile = "auto"  # "smoke" | "quick" | "colab" | "full" | "auto" ($RESNET_PROFILE, else by hardware)
 depths = None  # None: [20, 56], and 110 as well under the full profile; each must be 6n+2
 seed = 0  # the first seed; each net is trained with seed, seed + 1, ...
 seeds = 3  # seeds per net: the margin of every comparison comes from their spread
@@ -68,7 +61,7 @@ from statistics import fmean, stdev
 
 import matplotlib.pyplot as plt
 
-from resnet_utils import build_model, count_parameters, start
+from resnet_utils import build_model, checks, count_parameters, start
 from resnet_utils.analysis import gradient_norms_at_init, spreads_at_init
 from resnet_utils.models import BasicBlock, blocks_per_stage
 from resnet_utils.params import parameters
@@ -136,8 +129,6 @@ for depth in (20, 32, 44, 56, 110):
 # beside what was measured.
 
 # %%
-from resnet_utils import checks
-
 prediction = None  # "plain56" or "resnet56" (the deepest of `depths`), or "within noise"
 checks.predict(prediction, [f"{f}{depths[-1]}" for f in ("plain", "resnet")] + ["within noise"])
 
@@ -381,8 +372,6 @@ record = session.finish(summary)
 # %%
 import torch
 import torch.nn.functional as F
-
-from resnet_utils import checks
 
 # %% [markdown]
 # ### Your turn 1: the forward of a residual block

@@ -31,26 +31,19 @@
 # trained them with the same profile and seed).
 
 # %% tags=["colab-setup"]
-# Colab only: install this course's package, resnet_utils, at the version these notebooks
-# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+# In Colab only (elsewhere nothing): install this course's package at the version these
+# notebooks were written for; --no-deps keeps Colab's own torch, numpy, matplotlib, ipywidgets.
+import importlib
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import importlib
-    import subprocess
-
-    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
-    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
-    # and its own builds of them stay as they are.
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
-    subprocess.run(pip, check=True)
+    package = "git+https://github.com/OWNER/REPO@v0.2.0"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", package], check=True)
     importlib.invalidate_caches()
-    from google.colab import output
-
-    output.enable_custom_widget_manager()
 
 # %% tags=["parameters"]
-profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
+profile = "auto"  # "smoke" | "quick" | "colab" | "full" | "auto" ($RESNET_PROFILE, else by hardware)
 seed = 0  # the first seed; each net is trained with seed, seed + 1, ...
 seeds = 3  # seeds per net: the measurements are repeated on each, and at init too
 data_dir = None  # a local CIFAR-10 copy; None: $CIFAR10_DIR, else torchvision's download
@@ -72,7 +65,7 @@ from statistics import fmean, median
 import matplotlib.pyplot as plt
 import torch
 
-from resnet_utils import build_model, evaluate, start
+from resnet_utils import build_model, checks, evaluate, start
 from resnet_utils.inspect_blocks import (
     calibrate_batchnorm,
     deletable_blocks,
@@ -293,8 +286,6 @@ if interactive and "resnet56" in branches:
 # the stage of the single most harmful deletion.
 
 # %%
-from resnet_utils import checks
-
 prediction = None  # "layer1", "layer2" or "layer3"
 checks.predict(prediction, ["layer1", "layer2", "layer3"])
 
@@ -678,8 +669,6 @@ record = session.finish(summary)
 
 # %%
 import torch  # noqa: F811 (again here: the exercises' cells run on their own in the tests)
-
-from resnet_utils import checks
 
 # %% [markdown]
 # ### Your turn 1: how large is the branch next to the shortcut?

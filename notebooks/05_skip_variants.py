@@ -33,26 +33,19 @@
 # is a test error above 20% whatever the run did.
 
 # %% tags=["colab-setup"]
-# Colab only: install this course's package, resnet_utils, at the version these notebooks
-# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+# In Colab only (elsewhere nothing): install this course's package at the version these
+# notebooks were written for; --no-deps keeps Colab's own torch, numpy, matplotlib, ipywidgets.
+import importlib
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import importlib
-    import subprocess
-
-    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
-    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
-    # and its own builds of them stay as they are.
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
-    subprocess.run(pip, check=True)
+    package = "git+https://github.com/OWNER/REPO@v0.2.0"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", package], check=True)
     importlib.invalidate_caches()
-    from google.colab import output
-
-    output.enable_custom_widget_manager()
 
 # %% tags=["parameters"]
-profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
+profile = "auto"  # "smoke" | "quick" | "colab" | "full" | "auto" ($RESNET_PROFILE, else by hardware)
 depth = None  # None: 20 under quick and colab, 110 under full (the paper's depth), 8 under smoke
 seed = 0  # the first seed; each variant is trained with seed, seed + 1, ...
 seeds = 3  # seeds per variant: the margin of every verdict comes from their spread
@@ -71,7 +64,7 @@ from statistics import fmean, stdev
 import matplotlib.pyplot as plt
 import torch
 
-from resnet_utils import build_model, count_parameters, start
+from resnet_utils import build_model, checks, count_parameters, start
 from resnet_utils.inspect_blocks import calibrate_batchnorm, gate_openings
 from resnet_utils.models import blocks_per_stage
 from resnet_utils.params import parameters
@@ -184,8 +177,6 @@ for name, (_, options, _, _) in VARIANTS.items():
 # beside what was measured.
 
 # %%
-from resnet_utils import checks
-
 prediction = None  # "higher", "lower" or "within noise"
 checks.predict(prediction, ["higher", "lower", "within noise"])
 
@@ -408,8 +399,6 @@ record = session.finish(summary)
 # %%
 import torch
 import torch.nn.functional as F
-
-from resnet_utils import checks
 
 # %% [markdown]
 # ### Your turn 1: exclusive gating

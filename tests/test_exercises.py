@@ -68,7 +68,7 @@ def test_two_to_four_exercises_each_followed_by_its_check(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_solution_passes_its_check(path, capsys):
     notebook = nbformat.read(path, as_version=4)
-    namespace = {}
+    namespace = {"checks": checks}  # imported once, in the notebook's set-up cell
     for cell in _exercise_cells(notebook):
         exec(cell.source, namespace)
     out = capsys.readouterr().out
@@ -98,8 +98,11 @@ def test_each_stub_gives_the_first_hint_of_the_check_below_it_written_only_in_ch
 def test_every_stub_is_reported_unanswered_in_one_line_with_its_first_hint(path, capsys):
     teacher = nbformat.read(path, as_version=4)
     copy = student.student_notebook(teacher, path.name)
-    namespace = {}
-    exec(_exercise_cells(copy)[0].source, namespace)  # the imports
+    namespace = {"checks": checks}  # imported once, in the notebook's set-up cell
+    cells = _exercise_cells(copy)
+    first = next(i for i, c in enumerate(cells) if "solution" in _tags(c))
+    for imports in cells[:first]:
+        exec(imports.source, namespace)
     for solution, check in _exercises(copy):
         assert student.BEGIN not in solution.source
         exec(solution.source, namespace)
