@@ -36,26 +36,19 @@
 # profile, device and data produced it.
 
 # %% tags=["colab-setup"]
-# Colab only: install this course's package, resnet_utils, at the version these notebooks
-# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+# In Colab only (elsewhere nothing): install this course's package at the version these
+# notebooks were written for; --no-deps keeps Colab's own torch, numpy, matplotlib, ipywidgets.
+import importlib
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import importlib
-    import subprocess
-
-    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
-    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
-    # and its own builds of them stay as they are.
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
-    subprocess.run(pip, check=True)
+    package = "git+https://github.com/OWNER/REPO@v0.2.0"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", package], check=True)
     importlib.invalidate_caches()
-    from google.colab import output
-
-    output.enable_custom_widget_manager()
 
 # %% tags=["parameters"]
-profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
+profile = "auto"  # "smoke" | "quick" | "colab" | "full" | "auto" ($RESNET_PROFILE, else by hardware)
 depths = [20, 56]  # plain nets to train: each must be 6n+2
 seed = 0  # the first seed; the headline runs use seed, seed + 1, ...
 seeds = 3  # how many seeds the plain-20 vs plain-56 comparison repeats (1 gives no margin)
@@ -74,7 +67,7 @@ from statistics import median
 import matplotlib.pyplot as plt
 import torch
 
-from resnet_utils import build_model, count_parameters, start, weighted_layers
+from resnet_utils import build_model, checks, count_parameters, start, weighted_layers
 from resnet_utils.analysis import gradients_at_init, spread, spreads_at_init, stage_shapes
 from resnet_utils.models import blocks_per_stage
 from resnet_utils.params import parameters
@@ -151,8 +144,6 @@ for part, shape in stage_shapes(build_model("plain56")):
 # cell below (as a string) and run it; the verdict below prints it beside what was measured.
 
 # %%
-from resnet_utils import checks
-
 prediction = None  # "plain20", "plain56" (the nets of `depths`) or "within noise"
 checks.predict(prediction, [f"plain{d}" for d in depths] + ["within noise"])
 
@@ -224,8 +215,6 @@ plt.show()
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: the dots of the per-seed figure are the seeds: compare the two nets seed by seed, not
-# their means
 loss_sample = session.data.sample(500, seed=seed, split="train")
 n_train = len(session.data.train_y)
 bands = checks.loss_bands(deep, shallow, loss_sample, n_train)
@@ -548,8 +537,6 @@ record = session.finish(summary)
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_utils import checks
-
 # %% [markdown]
 # ### Your turn 1: count plain-N's parameters by hand
 #
@@ -563,8 +550,6 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def plain_parameters(depth):
     # BEGIN SOLUTION
-    # hint: count one conv with its BatchNorm first (its weights, then a scale and a shift per
-    # output channel), then how many convs of each width the net has
     n = (depth - 2) // 6
 
     def conv_bn(c_in, c_out):
@@ -594,8 +579,6 @@ checks.plain_parameter_count(plain_parameters)
 # %% tags=["solution"]
 def layer_gradient_norms(model, images, labels):
     # BEGIN SOLUTION
-    # hint: one forward and one backward pass in training mode, then read the gradient of each conv
-    # and linear layer's weight, from the input to the output
     model.train()
     model.zero_grad()
     F.cross_entropy(model(images), labels).backward()

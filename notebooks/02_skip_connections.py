@@ -30,26 +30,19 @@
 # parameters as well. Then nothing can be said about the shortcut.
 
 # %% tags=["colab-setup"]
-# Colab only: install this course's package, resnet_utils, at the version these notebooks
-# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+# In Colab only (elsewhere nothing): install this course's package at the version these
+# notebooks were written for; --no-deps keeps Colab's own torch, numpy, matplotlib, ipywidgets.
+import importlib
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import importlib
-    import subprocess
-
-    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
-    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
-    # and its own builds of them stay as they are.
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
-    subprocess.run(pip, check=True)
+    package = "git+https://github.com/OWNER/REPO@v0.2.0"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", package], check=True)
     importlib.invalidate_caches()
-    from google.colab import output
-
-    output.enable_custom_widget_manager()
 
 # %% tags=["parameters"]
-profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
+profile = "auto"  # "smoke" | "quick" | "colab" | "full" | "auto" ($RESNET_PROFILE, else by hardware)
 depths = None  # None: [20, 56], and 110 as well under the full profile; each must be 6n+2
 seed = 0  # the first seed; each net is trained with seed, seed + 1, ...
 seeds = 3  # seeds per net: the margin of every comparison comes from their spread
@@ -68,7 +61,7 @@ from statistics import fmean, stdev
 
 import matplotlib.pyplot as plt
 
-from resnet_utils import build_model, count_parameters, start
+from resnet_utils import build_model, checks, count_parameters, start
 from resnet_utils.analysis import gradient_norms_at_init, spreads_at_init
 from resnet_utils.models import BasicBlock, blocks_per_stage
 from resnet_utils.params import parameters
@@ -136,8 +129,6 @@ for depth in (20, 32, 44, 56, 110):
 # beside what was measured.
 
 # %%
-from resnet_utils import checks
-
 prediction = None  # "plain56" or "resnet56" (the deepest of `depths`), or "within noise"
 checks.predict(prediction, [f"{f}{depths[-1]}" for f in ("plain", "resnet")] + ["within noise"])
 
@@ -255,8 +246,6 @@ else:
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: the dots of the per-seed figure are the seeds: compare the two nets seed by seed, not
-# their means
 loss_sample = session.data.sample(500, seed=seed, split="train")
 resnet, plain = runs[f"resnet{deep}"], runs[f"plain{deep}"]
 bands = checks.loss_bands(resnet, plain, loss_sample, len(session.data.train_y))
@@ -379,8 +368,6 @@ record = session.finish(summary)
 import torch
 import torch.nn.functional as F
 
-from resnet_utils import checks
-
 # %% [markdown]
 # ### Your turn 1: the forward of a residual block
 #
@@ -393,8 +380,6 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def residual_forward(x, branch, shortcut):
     # BEGIN SOLUTION
-    # hint: the output combines branch(x) and shortcut(x); in the paper's Fig. 2, where does the
-    # last ReLU sit?
     return torch.relu(branch(x) + shortcut(x))
     # END SOLUTION
 
@@ -415,8 +400,6 @@ checks.residual_forward(residual_forward)
 # %% tags=["solution"]
 def zero_pad_shortcut(x, out_channels, stride):
     # BEGIN SOLUTION
-    # hint: the output must match the branch's height and width (set by the stride) and its
-    # channels; option A has nothing to learn
     x = x[:, :, ::stride, ::stride]
     return F.pad(x, (0, 0, 0, 0, 0, out_channels - x.shape[1]))
     # END SOLUTION
@@ -435,8 +418,6 @@ checks.zero_pad_shortcut(zero_pad_shortcut)
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: which blocks of ResNet-56 change the shape of their input, and what does option B put on
-# their shortcut?
 extra_parameters = (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)
 # END SOLUTION
 

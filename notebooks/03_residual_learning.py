@@ -31,26 +31,19 @@
 # trained them with the same profile and seed).
 
 # %% tags=["colab-setup"]
-# Colab only: install this course's package, resnet_utils, at the version these notebooks
-# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+# In Colab only (elsewhere nothing): install this course's package at the version these
+# notebooks were written for; --no-deps keeps Colab's own torch, numpy, matplotlib, ipywidgets.
+import importlib
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import importlib
-    import subprocess
-
-    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
-    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
-    # and its own builds of them stay as they are.
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
-    subprocess.run(pip, check=True)
+    package = "git+https://github.com/OWNER/REPO@v0.2.0"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", package], check=True)
     importlib.invalidate_caches()
-    from google.colab import output
-
-    output.enable_custom_widget_manager()
 
 # %% tags=["parameters"]
-profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
+profile = "auto"  # "smoke" | "quick" | "colab" | "full" | "auto" ($RESNET_PROFILE, else by hardware)
 seed = 0  # the first seed; each net is trained with seed, seed + 1, ...
 seeds = 3  # seeds per net: the measurements are repeated on each, and at init too
 data_dir = None  # a local CIFAR-10 copy; None: $CIFAR10_DIR, else torchvision's download
@@ -72,7 +65,7 @@ from statistics import fmean, median
 import matplotlib.pyplot as plt
 import torch
 
-from resnet_utils import build_model, evaluate, start
+from resnet_utils import build_model, checks, evaluate, start
 from resnet_utils.inspect_blocks import (
     calibrate_batchnorm,
     deletable_blocks,
@@ -163,16 +156,13 @@ ok = {name for name, g in groups.items() if learned(g).ok}
 images, labels = session.data.sample(measure_images, seed=seed)
 responses = {name: [layer_responses(m, images) for m in ms] for name, ms in trained.items()}
 responses_init = {name: [layer_responses(m, images) for m in ms] for name, ms in at_init.items()}
+init_curves = {f"{n}, at init": r[0] for n, r in responses_init.items()}
 fig = plot_responses(
-    {f"{n}, trained": r[0] for n, r in responses.items()}
-    | {f"{n}, at init": r[0] for n, r in responses_init.items()},
+    {f"{n}, trained": r[0] for n, r in responses.items()} | init_curves,
+    styles={label: {"ls": "--"} for label in init_curves},
+    legend_fontsize="small",
     title="std of 3x3 layer responses (after BN, before addition/ReLU)",
 )
-for ax in fig.axes:
-    for line in ax.get_lines():
-        if "at init" in line.get_label():
-            line.set_linestyle("--")
-    ax.legend(fontsize="small")
 plt.show()
 
 # %%
@@ -296,8 +286,6 @@ if interactive and "resnet56" in branches:
 # the stage of the single most harmful deletion.
 
 # %%
-from resnet_utils import checks
-
 prediction = None  # "layer1", "layer2" or "layer3"
 checks.predict(prediction, ["layer1", "layer2", "layer3"])
 
@@ -395,8 +383,6 @@ checks.reveal(prediction, worst_stage, evidence)
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: read the verdict line 'share lost to chance' above (or its absence): which word does it
-# end on?
 word = lesion_verdict.word if lesion_verdict is not None else "not compared"
 lesion_answer = {"lower": "a", "higher": "b", "within noise": "c"}.get(word, "d")
 # END SOLUTION
@@ -451,11 +437,13 @@ if surfaces:
 
 # %%
 coords = study["coords"]
+slices = {label: (coords, values) for label, values in study["slices"].items()}
+shades = {  # plain-56 in reds, ResNet-56 in blues
+    label: {"color": "tab:red" if label.startswith("plain") else "tab:blue", "alpha": 0.6}
+    for label in slices
+}
 fig, ax = plt.subplots(figsize=(8, 4))
-plot_slices({label: (coords, values) for label, values in study["slices"].items()}, ax=ax)
-for line in ax.get_lines():  # plain-56 in reds, ResNet-56 in blues
-    line.set_color("tab:red" if line.get_label().startswith("plain") else "tab:blue")
-    line.set_alpha(0.6)
+plot_slices(slices, styles=shades, ax=ax)
 for name, values in study["to_init"].items():
     colour = "darkred" if name.startswith("plain") else "navy"
     ax.plot(coords, values, "--", color=colour, lw=2, label=f"{name}, towards its init")
@@ -567,16 +555,14 @@ ref_ratio_median = {
     if "resnet" in n
 }
 if ref_responses:
+    ref_curves = {f"{n}, reference seed {shipped_seeds(n)[0]}": r[0] for n, r in ref_responses.items()}
+    your_curves = {f"{n}, yours": responses[n][0] for n in ref_responses}
     fig = plot_responses(
-        {f"{n}, reference seed {shipped_seeds(n)[0]}": r[0] for n, r in ref_responses.items()}
-        | {f"{n}, yours": responses[n][0] for n in ref_responses},
+        ref_curves | your_curves,
+        styles={label: {"ls": ":"} for label in your_curves},
+        legend_fontsize="small",
         title="std of 3x3 layer responses: reference nets (solid) and yours (dotted)",
     )
-    for ax in fig.axes:
-        for line in ax.get_lines():
-            if "yours" in line.get_label():
-                line.set_linestyle(":")
-        ax.legend(fontsize="small")
     plt.show()
 
 # %%
@@ -681,8 +667,6 @@ record = session.finish(summary)
 # %%
 import torch  # noqa: F811 (again here: the exercises' cells run on their own in the tests)
 
-from resnet_utils import checks
-
 # %% [markdown]
 # ### Your turn 1: how large is the branch next to the shortcut?
 #
@@ -695,8 +679,6 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def branch_to_shortcut_ratio(block, x):
     # BEGIN SOLUTION
-    # hint: one ratio per image, then the mean over the images; the branch is block.residual, the
-    # shortcut block.shortcut
     with torch.no_grad():
         branch, shortcut = block.residual(x), block.shortcut(x)
         return (branch.flatten(1).norm(dim=1) / shortcut.flatten(1).norm(dim=1)).mean().item()
@@ -718,7 +700,6 @@ checks.branch_to_shortcut_ratio(branch_to_shortcut_ratio)
 # %% tags=["solution"]
 def deletable(model):
     # BEGIN SOLUTION
-    # hint: a block can go when its output has the shape of its input
     names = []
     for name, module in model.named_modules():
         if name.startswith("layer") and name.count(".") == 1:

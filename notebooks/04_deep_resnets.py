@@ -31,26 +31,19 @@
 # `resnet50/101/152`: the tests load torchvision's weights into them and compare outputs.
 
 # %% tags=["colab-setup"]
-# Colab only: install this course's package, resnet_utils, at the version these notebooks
-# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+# In Colab only (elsewhere nothing): install this course's package at the version these
+# notebooks were written for; --no-deps keeps Colab's own torch, numpy, matplotlib, ipywidgets.
+import importlib
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import importlib
-    import subprocess
-
-    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
-    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
-    # and its own builds of them stay as they are.
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
-    subprocess.run(pip, check=True)
+    package = "git+https://github.com/OWNER/REPO@v0.2.0"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", package], check=True)
     importlib.invalidate_caches()
-    from google.colab import output
-
-    output.enable_custom_widget_manager()
 
 # %% tags=["parameters"]
-profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
+profile = "auto"  # "smoke" | "quick" | "colab" | "full" | "auto" ($RESNET_PROFILE, else by hardware)
 seed = 0
 data_dir = None  # a local CIFAR-10 copy; None: $CIFAR10_DIR, else torchvision's download
 epochs = None  # None: this notebook's budget for the profile (below)
@@ -67,7 +60,7 @@ from dataclasses import replace
 import matplotlib.pyplot as plt
 import torchvision
 
-from resnet_utils import build_model, count_parameters, start
+from resnet_utils import build_model, checks, count_parameters, start
 from resnet_utils.analysis import stage_shapes
 from resnet_utils.counting import multiply_adds, saved_for_backward_bytes, step_seconds
 from resnet_utils.models import BasicBlockV1, Bottleneck
@@ -178,8 +171,6 @@ for depth in (50, 101, 152):
 # below and run the cell; the measurement prints it beside the measured ratio.
 
 # %%
-from resnet_utils import checks
-
 prediction = None  # "under 2x", "2x to 4x" or "over 4x"
 checks.predict(prediction, ["under 2x", "2x to 4x", "over 4x"])
 
@@ -281,7 +272,6 @@ for depth, published in TABLE_1_GMACS.items():
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: compare each column of the table with Table 1's column, net by net
 placement_answer = "a"  # v1: 3.86 and 7.57 G against Table 1's 3.8 and 7.6
 # END SOLUTION
 
@@ -355,10 +345,6 @@ record = session.finish(summary)
 # on; `checks.hint("name", 2)` gives a second hint. (The teacher's copy of this notebook has
 # the solutions in these cells.)
 
-# %%
-
-from resnet_utils import checks
-
 # %% [markdown]
 # ### Your turn 1: a bottleneck's parameters by hand
 #
@@ -371,8 +357,6 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def bottleneck_parameters(in_channels, width, stride):
     # BEGIN SOLUTION
-    # hint: three convs (1x1, 3x3, 1x1), each with its BatchNorm, and a projection shortcut only
-    # where the shape changes
     out_channels = 4 * width
     total = in_channels * width + 2 * width  # 1x1 reduce + BN
     total += width * width * 9 + 2 * width  # 3x3 + BN
@@ -398,8 +382,6 @@ checks.bottleneck_parameters(bottleneck_parameters)
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: follow the height and width part by part: which parts have a stride of 2? A bottleneck stage
-# outputs 4 x its width channels
 stem_shapes = {
     "conv1": (64, 16, 16),
     "maxpool": (64, 8, 8),

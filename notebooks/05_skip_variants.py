@@ -33,26 +33,19 @@
 # is a test error above 20% whatever the run did.
 
 # %% tags=["colab-setup"]
-# Colab only: install this course's package, resnet_utils, at the version these notebooks
-# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+# In Colab only (elsewhere nothing): install this course's package at the version these
+# notebooks were written for; --no-deps keeps Colab's own torch, numpy, matplotlib, ipywidgets.
+import importlib
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import importlib
-    import subprocess
-
-    COURSE_PACKAGE = "git+https://github.com/OWNER/REPO@v0.2.0"
-    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
-    # and its own builds of them stay as they are.
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
-    subprocess.run(pip, check=True)
+    package = "git+https://github.com/OWNER/REPO@v0.2.0"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", package], check=True)
     importlib.invalidate_caches()
-    from google.colab import output
-
-    output.enable_custom_widget_manager()
 
 # %% tags=["parameters"]
-profile = "auto"  # "smoke" | "quick" | "full" | "auto" ($RESNET_PROFILE, else the hardware)
+profile = "auto"  # "smoke" | "quick" | "colab" | "full" | "auto" ($RESNET_PROFILE, else by hardware)
 depth = None  # None: 20 under quick and colab, 110 under full (the paper's depth), 8 under smoke
 seed = 0  # the first seed; each variant is trained with seed, seed + 1, ...
 seeds = 3  # seeds per variant: the margin of every verdict comes from their spread
@@ -71,7 +64,7 @@ from statistics import fmean, stdev
 import matplotlib.pyplot as plt
 import torch
 
-from resnet_utils import build_model, count_parameters, start
+from resnet_utils import build_model, checks, count_parameters, start
 from resnet_utils.inspect_blocks import calibrate_batchnorm, gate_openings
 from resnet_utils.models import blocks_per_stage
 from resnet_utils.params import parameters
@@ -184,8 +177,6 @@ for name, (_, options, _, _) in VARIANTS.items():
 # beside what was measured.
 
 # %%
-from resnet_utils import checks
-
 prediction = None  # "higher", "lower" or "within noise"
 checks.predict(prediction, ["higher", "lower", "within noise"])
 
@@ -324,7 +315,6 @@ zero.tell(
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: the verdict compares means; here compare the two variants seed by seed
 pairs = checks.per_seed(runs["full pre-activation"], base, "test_acc")
 sides = {
     0 if abs(x - y) <= checks.accuracy_band(x, y, len(data.test_y)) else 1 if x > y else -1
@@ -410,8 +400,6 @@ record = session.finish(summary)
 import torch
 import torch.nn.functional as F
 
-from resnet_utils import checks
-
 # %% [markdown]
 # ### Your turn 1: exclusive gating
 #
@@ -424,8 +412,6 @@ from resnet_utils import checks
 # %% tags=["solution"]
 def exclusive_gate(shortcut, branch, gate_logits):
     # BEGIN SOLUTION
-    # hint: the logits are not a gate yet: squash them into (0, 1) first; then decide which path the
-    # gate weighs
     g = torch.sigmoid(gate_logits)
     return (1 - g) * shortcut + g * branch
     # END SOLUTION
@@ -445,8 +431,6 @@ checks.exclusive_gate(exclusive_gate)
 # %% tags=["solution"]
 def preact_forward(x, bn1, conv1, bn2, conv2):
     # BEGIN SOLUTION
-    # hint: in full pre-activation, BN and ReLU come before each conv, and nothing comes after the
-    # addition
     return x + conv2(F.relu(bn2(conv1(F.relu(bn1(x))))))
     # END SOLUTION
 
@@ -464,8 +448,6 @@ checks.preact_forward(preact_forward)
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-# hint: follow x along the shortcuts only: what does one block do to it, and how many blocks does
-# ResNet-110 have?
 shortcut_factor = 0.5**54
 # END SOLUTION
 

@@ -120,19 +120,30 @@ def plot_layer_norms(curves: dict[str, list[float]], *, title: str | None = None
     return ax
 
 
-def plot_responses(curves: dict[str, list[float]], *, title: str | None = None):
-    """He et al. (2015) Fig. 7 layout: response std by layer index (left) and sorted (right)."""
+def plot_responses(
+    curves: dict[str, list[float]],
+    *,
+    styles: dict[str, dict] | None = None,
+    legend_fontsize=None,
+    title: str | None = None,
+):
+    """He et al. (2015) Fig. 7 layout: response std by layer index (left) and sorted (right).
+
+    ``styles`` gives some labels their line style (``{"nets at init": {"ls": "--"}}``), so
+    that two kinds of curve are told apart on the figure and in its legend as drawn."""
+    styles = styles or {}
     fig, (by_layer, by_size) = plt.subplots(1, 2, figsize=(11, 3.8))
     for label, stds in curves.items():
-        by_layer.plot(range(1, len(stds) + 1), stds, marker=".", label=label)
-        by_size.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), label=label)
+        style = styles.get(label, {})
+        by_layer.plot(range(1, len(stds) + 1), stds, marker=".", label=label, **style)
+        by_size.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), label=label, **style)
     by_layer.set_xlabel("3x3 layer (in forward order)")
     by_size.set_xlabel("3x3 layers, sorted by response std")
     for ax in (by_layer, by_size):
         integer_ticks(ax)
         ax.set_ylabel("std of the response")
         ax.grid(alpha=0.3)
-        ax.legend()
+        ax.legend(fontsize=legend_fontsize)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -205,12 +216,20 @@ def plot_surfaces(surfaces: dict[str, dict], *, levels: int = 20, cap: float = 2
     return fig
 
 
-def plot_slices(slices: dict[str, tuple[list[float], list[float]]], *, ylabel: str = "loss", ax=None):
-    """1-D slices on one figure: ``{label: (coordinates, values)}``, one line each."""
+def plot_slices(
+    slices: dict[str, tuple[list[float], list[float]]],
+    *,
+    styles: dict[str, dict] | None = None,
+    ylabel: str = "loss",
+    ax=None,
+):
+    """1-D slices on one figure: ``{label: (coordinates, values)}``, one line each; ``styles``
+    gives some labels their colour or style (``{"plain56, direction 1": {"color": "tab:red"}}``)."""
+    styles = styles or {}
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     for label, (coords, values) in slices.items():
-        ax.plot(coords, values, marker=".", label=label)
+        ax.plot(coords, values, marker=".", label=label, **styles.get(label, {}))
     ax.set_xlabel("step along the direction (0 = trained weights)")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)

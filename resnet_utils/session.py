@@ -17,7 +17,7 @@ from .data import ImageData, load_cifar10, synthetic
 from .groups import RunGroup
 from .guidance import device_advice
 from .hardware import autocast_dtype, describe_device, pick_device, precision_name
-from .paths import cache_root, describe_storage, use_storage
+from .paths import cache_root, describe_storage, in_colab, use_storage
 from .plan import make_plan, plan_heading
 from .profiles import PROFILE_ENV, Profile, get_profile
 from .provenance import versions
@@ -182,7 +182,10 @@ def start(
 
     ``storage_dir`` moves the data and the run cache (for example to a Google Drive folder in
     Colab, so that a new runtime finds the finished runs); None keeps ``$RESNET_CACHE_DIR``.
+    In Colab it also turns on the widget support the notebook's widgets need.
     """
+    if in_colab():
+        enable_colab_widgets()
     chosen = get_profile(profile).with_epochs(epochs)
     device = pick_device(device)
     use_storage(storage_dir)
@@ -200,6 +203,14 @@ def start(
     session.profile_reason = _profile_reason(profile)
     session.show()
     return session
+
+
+def enable_colab_widgets() -> None:
+    """Colab draws ipywidgets only through its own widget manager, which is off until a cell
+    turns it on; turned on in the set-up cell, every later widget of the notebook shows."""
+    from google.colab import output
+
+    output.enable_custom_widget_manager()
 
 
 def _profile_reason(asked: str) -> str:

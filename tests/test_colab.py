@@ -12,7 +12,7 @@ import jupytext
 import pytest
 import torch
 
-from resnet_utils import guidance, paths
+from resnet_utils import guidance, paths, start
 from resnet_utils.guidance import COLAB_GPU_STEPS, device_advice
 
 ROOT = Path(__file__).parent.parent
@@ -49,21 +49,38 @@ def test_the_setup_cell_does_nothing_outside_colab(monkeypatch):
     exec(_setup_cell(NOTEBOOKS[0]), {})
 
 
-def test_in_colab_the_setup_cell_installs_the_package_only_and_enables_widgets(monkeypatch):
-    calls, enabled = [], []
-    output = types.SimpleNamespace(enable_custom_widget_manager=lambda: enabled.append(True))
+def _fake_colab(monkeypatch):
+    """google.colab as Colab has it, with an output module that records the widget manager."""
+    enabled = []
     fake = types.ModuleType("google.colab")
-    fake.output = output
+    fake.output = types.SimpleNamespace(enable_custom_widget_manager=lambda: enabled.append(True))
     monkeypatch.setitem(sys.modules, "google", types.ModuleType("google"))
     monkeypatch.setitem(sys.modules, "google.colab", fake)
+    return enabled
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_in_colab_the_setup_cell_installs_the_package_only(path, monkeypatch):
+    _fake_colab(monkeypatch)
+    calls = []
     monkeypatch.setattr(subprocess, "run", lambda command, **kw: calls.append((command, kw)))
-    exec(_setup_cell(NOTEBOOKS[0]), {})
+    exec(_setup_cell(path), {})
     ((command, options),) = calls
     config = colab_tool.settings()
     assert command[:4] == [sys.executable, "-m", "pip", "install"]
     assert "--no-deps" in command and command[-1] == f"git+{config['repository']}@{config['ref']}"
     assert not any("torch" in part for part in command)
-    assert options.get("check") is True and enabled == [True]
+    assert options.get("check") is True
+    assert len(_setup_cell(path).splitlines()) <= 10, "a short cell"
+
+
+def test_in_colab_start_turns_on_the_widget_manager_and_elsewhere_not(tmp_path, monkeypatch):
+    monkeypatch.setenv(paths.CACHE_ENV, str(tmp_path))
+    monkeypatch.delitem(sys.modules, "google.colab", raising=False)
+    start("t", profile="smoke", progress=False, device="cpu")  # no google.colab to import
+    enabled = _fake_colab(monkeypatch)
+    start("t", profile="smoke", progress=False, device="cpu")
+    assert enabled == [True]
 
 
 def test_bumping_the_ref_rewrites_every_place(tmp_path):

@@ -2,6 +2,7 @@
 reported unanswered with its first hint, `make student` is up to date, and a student notebook
 runs headless to its end, reporting each unanswered exercise in one line."""
 
+import ast
 import importlib.util
 from pathlib import Path
 
@@ -38,15 +39,21 @@ def _exercises(notebook):
     return [(c, cells[i + 1]) for i, c in enumerate(cells) if "solution" in _tags(c)]
 
 
-def _hint(source):
-    lines = source.splitlines()
-    begin = next(i for i, line in enumerate(lines) if line.strip() == student.BEGIN)
-    hint = []
-    for line in lines[begin + 1 :]:
-        if not line.strip().startswith("#") or line.strip() == student.END:
-            break
-        hint.append(line.strip().removeprefix("#").strip().removeprefix("hint:").strip())
-    return " ".join(hint)
+def _solutions_and_next_cells(notebook):
+    """Every solution cell (not only the "Your turn" ones) and the code cell after it."""
+    code = [c for c in notebook.cells if c.cell_type == "code"]
+    return [(c, code[i + 1]) for i, c in enumerate(code) if "solution" in _tags(c)]
+
+
+def _what_the_stub_says(source):
+    """The texts a stub shows the student: its raise's message, and its comment lines joined."""
+    raised = [
+        node.exc.args[0].value
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args
+    ]
+    comments = " ".join(line.strip()[2:] for line in source.splitlines() if line.strip()[:2] == "# ")
+    return [*raised, comments]
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -61,7 +68,7 @@ def test_two_to_four_exercises_each_followed_by_its_check(path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_solution_passes_its_check(path, capsys):
     notebook = nbformat.read(path, as_version=4)
-    namespace = {}
+    namespace = {"checks": checks}  # imported once, in the notebook's set-up cell
     for cell in _exercise_cells(notebook):
         exec(cell.source, namespace)
     out = capsys.readouterr().out
@@ -73,20 +80,30 @@ def _check_name(check_cell):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_each_notebook_hint_is_the_first_of_its_exercise_hints(path):
-    for solution, check in _exercises(nbformat.read(path, as_version=4)):
-        hints = checks.HINTS[_check_name(check)]
+def test_each_stub_gives_the_first_hint_of_the_check_below_it_written_only_in_checks(path):
+    teacher = nbformat.read(path, as_version=4)
+    copy = student.student_notebook(teacher, path.name)
+    pairs = _solutions_and_next_cells(teacher)
+    stubs = _solutions_and_next_cells(copy)
+    assert len(pairs) == len(stubs) >= 3
+    for (solution, check), (stub, _) in zip(pairs, stubs, strict=True):
+        [name] = student.checks_called(check.source)
+        hints = checks.HINTS[name]
         assert len(hints) >= 2, "a nudge, then a second hint with more"
-        assert _hint(solution.source) == hints[0]
+        assert "hint" not in solution.source.lower(), "the hint is written in checks only"
+        assert any(f"Hint: {hints[0]}" in text for text in _what_the_stub_says(stub.source)), name
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_stub_is_reported_unanswered_in_one_line_with_its_first_hint(path, capsys):
     teacher = nbformat.read(path, as_version=4)
     copy = student.student_notebook(teacher, path.name)
-    namespace = {}
-    exec(_exercise_cells(copy)[0].source, namespace)  # the imports
-    for (solution, check), (original, _) in zip(_exercises(copy), _exercises(teacher), strict=True):
+    namespace = {"checks": checks}  # imported once, in the notebook's set-up cell
+    cells = _exercise_cells(copy)
+    first = next(i for i, c in enumerate(cells) if "solution" in _tags(c))
+    for imports in cells[:first]:
+        exec(imports.source, namespace)
+    for solution, check in _exercises(copy):
         assert student.BEGIN not in solution.source
         exec(solution.source, namespace)
         capsys.readouterr()
@@ -94,25 +111,21 @@ def test_every_stub_is_reported_unanswered_in_one_line_with_its_first_hint(path,
         out = capsys.readouterr().out
         name = _check_name(check)
         assert out.splitlines() == [
-            f'Unanswered: {name}. Hint: {_hint(original.source)} More: checks.hint("{name}", 2).'
+            f'Unanswered: {name}. Hint: {checks.HINTS[name][0]} More: checks.hint("{name}", 2).'
         ]
 
 
 def test_a_top_level_solution_becomes_an_ellipsis_under_its_hint():
-    stub = student.stub_source(
-        "# BEGIN SOLUTION\n# hint: count the blocks\nanswer = 2 * 27\n# END SOLUTION"
-    )
+    stub = student.stub_source("# BEGIN SOLUTION\nanswer = 2 * 27\n# END SOLUTION", "count the blocks")
     assert stub.splitlines()[-1] == "answer = ..."
     assert "Hint: count the blocks" in " ".join(stub.splitlines()[:-1]).replace("# ", "")
     with pytest.raises(ValueError, match="must assign the answer to a name"):
-        student.stub_source("# BEGIN SOLUTION\n# hint: h\nprint(1)\n# END SOLUTION")
+        student.stub_source("# BEGIN SOLUTION\nprint(1)\n# END SOLUTION", "h")
 
 
 def test_the_stub_keeps_the_signature_and_the_indentation():
-    source = (
-        "def f(x):\n    # BEGIN SOLUTION\n    # hint: double it\n    return 2 * x\n    # END SOLUTION\n"
-    )
-    stub = student.stub_source(source)
+    source = "def f(x):\n    # BEGIN SOLUTION\n    return 2 * x\n    # END SOLUTION\n"
+    stub = student.stub_source(source, "double it")
     assert stub.splitlines()[0] == "def f(x):"
     assert stub.splitlines()[1].startswith("    raise NotImplementedError(")
     namespace = {}
@@ -124,14 +137,33 @@ def test_the_stub_keeps_the_signature_and_the_indentation():
 @pytest.mark.parametrize(
     "source, problem",
     [
-        ("# BEGIN SOLUTION\n# hint: h\nx = 1\n", "without '# END SOLUTION'"),
+        ("# BEGIN SOLUTION\nx = 1\n", "without '# END SOLUTION'"),
         ("x = 1\n# END SOLUTION\n", "without '# BEGIN SOLUTION'"),
-        ("# BEGIN SOLUTION\nx = 1\n# END SOLUTION\n", "needs a '# hint: ...' line"),
+        ("# BEGIN SOLUTION\n# hint: h\nx = 1\n# END SOLUTION\n", "the hint is written once"),
     ],
 )
 def test_a_badly_marked_solution_is_refused(source, problem):
     with pytest.raises(ValueError, match=problem):
-        student.stub_source(source)
+        student.stub_source(source, "h")
+
+
+def _notebook(*sources, solution=0):
+    cells = [nbformat.v4.new_code_cell(s) for s in sources]
+    cells[solution].metadata["tags"] = ["solution"]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_the_student_copy_takes_the_hint_from_the_check_the_next_cell_calls():
+    solution = "def deletable(model):\n    # BEGIN SOLUTION\n    return []\n    # END SOLUTION"
+    copy = student.student_notebook(_notebook(solution, "checks.deletable(deletable)"), "t.ipynb")
+    namespace = {}
+    exec(copy.cells[0].source, namespace)
+    with pytest.raises(NotImplementedError) as raised:
+        namespace["deletable"](None)
+    assert str(raised.value).endswith("Hint: " + checks.HINTS["deletable"][0])
+    for after in ("print(deletable)", "checks.hint('deletable')", "x = 1\ncheck = 2"):
+        with pytest.raises(ValueError, match="must call one exercise's check"):
+            student.student_notebook(_notebook(solution, after), "t.ipynb")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -116,6 +116,13 @@ def test_grid_and_plots():
     assert len(fig.axes) == 6  # contour, colour bar, 3-D, per net
     ax = plot_slices({"a": ([0, 1], [1.0, 2.0])})
     assert ax.get_lines()[0].get_label() == "a"
+    ax = plot_slices(
+        {"a": ([0, 1], [1.0, 2.0]), "b": ([0, 1], [2.0, 1.0])},
+        styles={"b": {"color": "tab:red", "alpha": 0.6}},
+    )
+    a, b = ax.get_lines()
+    assert (b.get_color(), b.get_alpha()) == ("tab:red", 0.6)
+    assert a.get_color() != "tab:red" and a.get_alpha() is None
 
 
 def test_a_study_measures_every_net_the_same_way(batch):

@@ -1,6 +1,7 @@
 """The notebooks as files: each .ipynb matches its .py, has one parameters cell, and
 carries the outputs of a real run. (nbval executes them: see `make test`.)"""
 
+import ast
 import json
 from pathlib import Path
 
@@ -48,3 +49,18 @@ def test_stored_outputs_come_from_a_real_run(path):
     assert "profile:" in provenance and "wall_seconds:" in provenance
     assert "profile: smoke" not in provenance, "commit the outputs of a quick or full run"
     assert all(c.get("execution_count") for c in code if c.get("outputs")), "nbval needs counts"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_checks_is_imported_once_in_the_set_up_cell(path):
+    code = [c for c in jupytext.read(path.with_suffix(".py")).cells if c.cell_type == "code"]
+    [parameters] = [i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", [])]
+    importing = [i for i, c in enumerate(code) if _imports_checks(c.source)]
+    assert importing == [parameters + 1], f"{path.stem}: import checks once, in the set-up cell"
+
+
+def _imports_checks(source):
+    return any(
+        isinstance(node, ast.ImportFrom) and any(alias.name == "checks" for alias in node.names)
+        for node in ast.walk(ast.parse(source))
+    )

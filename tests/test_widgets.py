@@ -67,6 +67,21 @@ def test_the_block_picker_names_its_net(images):
     plt.close("all")
 
 
+def test_response_curves_are_drawn_in_their_given_style_in_both_panels_and_the_legend():
+    fig = plot_responses(
+        {"net, trained": [1.0, 0.8], "net, at init": [0.9, 0.7]},
+        styles={"net, at init": {"ls": "--"}},
+        legend_fontsize="small",
+    )
+    for ax in fig.axes:
+        style = {line.get_label(): line.get_linestyle() for line in ax.get_lines()}
+        assert style == {"net, trained": "-", "net, at init": "--"}
+        legend = ax.get_legend()
+        assert [h.get_linestyle() for h in legend.legend_handles] == ["-", "--"]
+        assert legend.get_texts()[0].get_fontsize() < plt.rcParams["font.size"]  # "small"
+    plt.close("all")
+
+
 def test_layer_and_epoch_axes_have_whole_numbers():
     # three layers or three epochs: matplotlib's default ticks would be 1.0, 1.25, 1.5, ...
     norms = plot_layer_norms({"net": [1.0, 0.5, 0.2]})

@@ -4,7 +4,8 @@ The repository and the ref (tag, branch or commit) that Colab installs the cours
 from live in ``pyproject.toml``, table ``[tool.resnet-course]``. This tool writes them into
 
 - the first markdown cell of each ``notebooks/NN_*.py`` (an "Open in Colab" badge),
-- the code cell tagged ``colab-setup`` that follows it (installs resnet_utils, Colab only),
+- the code cell tagged ``colab-setup`` that follows it (installs resnet_utils, Colab only;
+  ``start()`` turns on Colab's widget support),
 - the badge table in README.md, between ``<!-- colab-badges -->`` and ``<!-- /colab-badges -->``.
 
 Usage:
@@ -67,23 +68,18 @@ def badge(repository: str, ref: str, path: str) -> str:
 
 
 def setup_cell(repository: str, ref: str) -> str:
-    return f"""# Colab only: install this course's package, resnet_utils, at the version these notebooks
-# were written for, and turn on Colab's widget support. Elsewhere this cell does nothing.
+    """The cell that installs the course package in Colab (its widget support is turned on by
+    ``start()``, in the set-up cell)."""
+    return f"""# In Colab only (elsewhere nothing): install this course's package at the version these
+# notebooks were written for; --no-deps keeps Colab's own torch, numpy, matplotlib, ipywidgets.
+import importlib
+import subprocess
 import sys
 
 if "google.colab" in sys.modules:
-    import importlib
-    import subprocess
-
-    COURSE_PACKAGE = "git+{repository}@{ref}"
-    # --no-deps: Colab already has torch, torchvision, numpy, matplotlib, tqdm and ipywidgets,
-    # and its own builds of them stay as they are.
-    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", COURSE_PACKAGE]
-    subprocess.run(pip, check=True)
-    importlib.invalidate_caches()
-    from google.colab import output
-
-    output.enable_custom_widget_manager()"""
+    package = "git+{repository}@{ref}"
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", package], check=True)
+    importlib.invalidate_caches()"""
 
 
 def update_notebook(path: Path, repository: str, ref: str) -> str:

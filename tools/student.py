@@ -4,17 +4,17 @@ A solution cell is tagged ``solution`` and holds its answer between two marker l
 
     def residual_forward(x, branch, shortcut):
         # BEGIN SOLUTION
-        # hint: add the two paths first, then apply the ReLU
         return torch.relu(branch(x) + shortcut(x))
         # END SOLUTION
 
-In the student copy everything from ``# BEGIN SOLUTION`` to ``# END SOLUTION`` becomes a
-stub; the comment lines right after ``BEGIN SOLUTION`` are the hint (the first of the
-exercise's hints in ``resnet_utils.checks``). Inside a function the stub is
+and the next code cell calls its check, ``checks.residual_forward(residual_forward)``. In the
+student copy everything from ``# BEGIN SOLUTION`` to ``# END SOLUTION`` becomes a stub with
+the exercise's first hint, taken from the check (``resnet_utils.checks.HINTS``): the hints are
+written there once, and the solved notebook carries none. Inside a function the stub is
 ``raise NotImplementedError("Your turn: ... Hint: ...")``; at the top level of a cell, where a
-raise would stop Run All, each name the solution assigns becomes ``name = ...``. Either way the
-check below reports the exercise as unanswered in one line and the notebook runs on. Outputs
-are cleared, and the Colab badge points at the student copy.
+raise would stop Run All, each name the solution assigns becomes ``name = ...`` under the hint.
+Either way the check below reports the exercise as unanswered in one line, with the same hint,
+and the notebook runs on. Outputs are cleared, and the Colab badge points at the student copy.
 
 Usage: python tools/student.py [--out student] notebooks/01_degradation.ipynb [...]
 """
@@ -29,15 +29,18 @@ from pathlib import Path
 
 import nbformat
 
+from resnet_utils.checks import HINTS
+
 BEGIN, END = "# BEGIN SOLUTION", "# END SOLUTION"
 SOLUTION_TAG = "solution"
 COLAB_PATH = re.compile(r"(colab\.research\.google\.com/github/\S*?/blob/[^/\s]+/)notebooks/")
 NOTICE = "Your turn: replace this raise with your answer, run the cell, then run the check below it."
 VALUE_NOTICE = "Your turn: replace ... with your answer, run the cell, then run the check below it."
+HINT_LINE = re.compile(r"^\s*#\s*hint:", re.I)
 
 
-def stub_source(source: str, where: str = "a solution cell") -> str:
-    """The cell's source with each marked solution replaced by a raising stub."""
+def stub_source(source: str, hint: str, where: str = "a solution cell") -> str:
+    """The cell's source with each marked solution replaced by a stub that gives ``hint``."""
     lines, out, i = source.splitlines(), [], 0
     while i < len(lines):
         line = lines[i]
@@ -50,18 +53,17 @@ def stub_source(source: str, where: str = "a solution cell") -> str:
         indent = line[: len(line) - len(line.lstrip())]
         begin = i
         i += 1
-        hint = []
-        while i < len(lines) and lines[i].strip().startswith("#") and lines[i].strip() != END:
-            hint.append(re.sub(r"^#\s*(hint:\s*)?", "", lines[i].strip()))
-            i += 1
         while i < len(lines) and lines[i].strip() != END:
+            if HINT_LINE.match(lines[i]):
+                raise ValueError(
+                    f"{where}: a '# hint:' line in the solution; the hint is written once, in "
+                    "resnet_utils.checks, and the student copy takes it from there"
+                )
             i += 1
         if i == len(lines):
             raise ValueError(f"{where}: '{BEGIN}' without '{END}'")
-        if not hint:
-            raise ValueError(f"{where}: a solution needs a '# hint: ...' line after '{BEGIN}'")
         if indent:
-            message = NOTICE + " Hint: " + " ".join(hint)
+            message = NOTICE + " Hint: " + hint
             out.append(f"{indent}raise NotImplementedError(")
             pieces = textwrap.wrap(message, 80, drop_whitespace=False)
             out.extend(f"{indent}    {piece!r}" for piece in pieces)
@@ -72,7 +74,7 @@ def stub_source(source: str, where: str = "a solution cell") -> str:
     return "\n".join(out)
 
 
-def _value_stub(solution: list[str], hint: list[str], where: str) -> list[str]:
+def _value_stub(solution: list[str], hint: str, where: str) -> list[str]:
     """``name = ...`` for each name a top-level solution assigns, under the hint as comments."""
     names = []
     for node in ast.parse("\n".join(solution)).body:
@@ -80,7 +82,7 @@ def _value_stub(solution: list[str], hint: list[str], where: str) -> list[str]:
         names += [t.id for t in targets if isinstance(t, ast.Name) and t.id not in names]
     if not names:
         raise ValueError(f"{where}: a top-level solution must assign the answer to a name")
-    comments = textwrap.wrap(VALUE_NOTICE + " Hint: " + " ".join(hint), 92)
+    comments = textwrap.wrap(VALUE_NOTICE + " Hint: " + hint, 92)
     return [f"# {line}" for line in comments] + [f"{name} = ..." for name in names]
 
 
@@ -96,13 +98,39 @@ def student_notebook(notebook: nbformat.NotebookNode, name: str) -> nbformat.Not
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
             if SOLUTION_TAG in cell.metadata.get("tags", []):
-                cell.source = stub_source(cell.source, f"{name}, cell {index}")
+                where = f"{name}, cell {index}"
+                exercise = exercise_checked_after(copy.cells[index + 1 :], where)
+                cell.source = stub_source(cell.source, HINTS[exercise][0], where)
                 solutions += 1
         elif cell.cell_type == "markdown":
             cell.source = COLAB_PATH.sub(r"\1student/", cell.source)
     if not solutions:
         raise ValueError(f"{name} has no cell tagged {SOLUTION_TAG!r}")
     return copy
+
+
+def exercise_checked_after(cells: list, where: str) -> str:
+    """The exercise whose check the next code cell calls (``checks.deletable(deletable)``)."""
+    following = next((c for c in cells if c.cell_type == "code"), None)
+    called = [] if following is None else checks_called(following.source)
+    if len(called) != 1:
+        raise ValueError(
+            f"{where}: the code cell after a solution must call one exercise's check, "
+            f"checks.NAME(...) with NAME one of {', '.join(sorted(HINTS))}; found {called or 'none'}"
+        )
+    return called[0]
+
+
+def checks_called(source: str) -> list[str]:
+    """The exercises (``HINTS``' names) whose ``checks.NAME(...)`` the source calls."""
+    return [
+        node.func.attr
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and getattr(node.func.value, "id", None) == "checks"
+        and node.func.attr in HINTS
+    ]
 
 
 def main(argv=None) -> None:
