@@ -6,8 +6,9 @@
 2. ours: ``resnet_utils.fit`` as the notebooks call it (batched augmentation on the device,
    channels_last, autocast where the hardware has a fast low-precision format, per-layer
    gradient norms recorded);
-3. limit: forward + backward + optimizer step on one batch already on the device, in our
-   number format and memory layout, and nothing else.
+3. limit: ``fit``'s training step (``resnet_utils.step.TrainingStep``: forward, backward,
+   optimizer step, in our number format and memory layout) on one batch already on the
+   device, and nothing else (no augmentation, no gradient norms).
 
 Usage: python benchmarks/bench.py [--models resnet20 resnet56 resnet50] [--repeats 3]
        [--steps 20] [--device cpu|cuda] [--out results/bench-<device>.json]
@@ -16,7 +17,6 @@ Usage: python benchmarks/bench.py [--models resnet20 resnet56 resnet50] [--repea
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import platform
 import statistics
@@ -34,6 +34,7 @@ from torchvision import transforms
 from resnet_utils import Recipe, build_model, fit, synthetic
 from resnet_utils.data import MEAN, STD
 from resnet_utils.hardware import autocast_dtype, describe_device, precision_name
+from resnet_utils.step import TrainingStep
 
 BATCH = 128
 
@@ -123,23 +124,14 @@ COMPILE_SECONDS: dict[str, list[float]] = {}
 
 def limit(name, data, steps, device) -> float:
     torch.manual_seed(0)
-    model = make_model(name).to(device, memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=5e-4)
-    dtype = autocast_dtype(device)
-    x = torch.randn(BATCH, 3, 32, 32, device=device).contiguous(memory_format=torch.channels_last)
+    take_step = TrainingStep(make_model(name), Recipe(epochs=1, lr=0.05), device)
+    x = torch.randn(BATCH, 3, 32, 32, device=device).contiguous(memory_format=take_step.memory_format)
     y = torch.randint(0, 10, (BATCH,), device=device)
-    scaler = torch.amp.GradScaler(device.type, enabled=dtype == torch.float16)
     for step in range(steps + 2):
         if step == 2:
             _sync(device)
             start = time.perf_counter()
-        ctx = torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
-        with ctx:
-            loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(opt)
-        scaler.update()
+        take_step(x, y)
     _sync(device)
     return steps * BATCH / (time.perf_counter() - start)
 

@@ -3,11 +3,12 @@
 Measured in one process, interleaved over repeats (medians), for ResNet-20 and ResNet-56 at
 batch 128 with autocast off (fp32, as a CPU without bf16 trains):
 
-- the step limit (forward, loss, backward, SGD step on a batch already in memory) in
-  channels_last and in NCHW (contiguous) layout;
+- the step limit (``fit``'s training step, ``resnet_utils.step.TrainingStep``: forward,
+  loss, backward, SGD step, on a batch already in memory) in channels_last and in NCHW
+  (contiguous) layout;
 - the same step with the per-layer gradient-norm bookkeeping that ``fit`` does;
 - the same step with the model under ``torch.compile`` (its compile time reported apart);
-- the batched augmentation (pad, crop, flip, normalise) of one batch;
+- the batch preparation as ``fit`` does it (gather, pad, crop, flip, normalise) of one batch;
 - one evaluation of 2,000 test images (the quick profile's test set), as a share of an
   epoch of the quick profile's training (78 steps);
 - the torch profiler's split of one step's CPU time by operator family.
@@ -30,61 +31,59 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 
-from resnet_utils import build_model, synthetic
-from resnet_utils.data import normalize, random_crop_flip
+from resnet_utils import Recipe, build_model, synthetic
+from resnet_utils.data import normalize
 from resnet_utils.hardware import describe_device
-from resnet_utils.models import weighted_layers
+from resnet_utils.step import GradNorms, TrainingStep, prepare_batch
 from resnet_utils.train import evaluate
 
 BATCH = 128
 QUICK_STEPS_PER_EPOCH = 10_000 // BATCH
 QUICK_TEST_IMAGES = 2_000
+RECIPE = Recipe(epochs=1, lr=0.01)  # the optimiser of the timed steps (SGD, momentum, decay)
 
 
-def step_rate(model, x, y, steps, *, layout, norms=False) -> float:
-    """Images per second of bare training steps (two untimed warm-up steps first)."""
-    model = model.to(memory_format=layout).train()
-    x = x.contiguous(memory_format=layout)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, weight_decay=5e-4)
-    layers = weighted_layers(model)
-    for step in range(steps + 2):
-        if step == 2:
+def make_step(name: str, layout=torch.channels_last, compile=False) -> TrainingStep:
+    """``fit``'s training step for a fresh ``name`` in fp32, its weights drawn from seed 0."""
+    torch.manual_seed(0)
+    model = build_model(name).train()
+    return TrainingStep(model, RECIPE, "cpu", autocast=False, compile=compile, memory_format=layout)
+
+
+def step_rate(step: TrainingStep, x, y, steps, *, norms=False) -> float:
+    """Images per second of bare training steps (two untimed warm-up steps first); with
+    ``norms``, with the per-layer gradient-norm bookkeeping ``fit`` does in each step."""
+    x = x.contiguous(memory_format=step.memory_format)
+    on_gradients = GradNorms(step.model).add if norms else None
+    for i in range(steps + 2):
+        if i == 2:
             start = time.perf_counter()
-        loss = F.cross_entropy(model(x), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if norms:
-            torch.stack(torch._foreach_norm([m.weight.grad for _, m in layers]))
-        opt.step()
+        step(x, y, on_gradients)
     return steps * BATCH / (time.perf_counter() - start)
 
 
 def augment_seconds(data, repeats=20) -> float:
+    """One batch's preparation as ``fit`` does it: gather, pad, crop, flip, normalise, layout."""
     generator = torch.Generator().manual_seed(0)
-    images = data.train_x[:BATCH]
+    index = torch.arange(BATCH)
     start = time.perf_counter()
     for _ in range(repeats):
-        normalize(random_crop_flip(images, generator)).contiguous(memory_format=torch.channels_last)
+        prepare_batch(data.train_x, index, generator, augment=True)
     return (time.perf_counter() - start) / repeats
 
 
-def profile_split(model, x, y) -> dict[str, float]:
+def profile_split(name, x, y) -> dict[str, float]:
     """Share of one step's self CPU time by operator family (torch profiler)."""
     from torch.profiler import ProfilerActivity, profile
 
-    model = model.to(memory_format=torch.channels_last).train()
-    x = x.contiguous(memory_format=torch.channels_last)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    step = make_step(name)
+    x = x.contiguous(memory_format=step.memory_format)
     for _ in range(2):
-        F.cross_entropy(model(x), y).backward()
+        step(x, y)
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         for _ in range(3):
-            loss = F.cross_entropy(model(x), y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
+            step(x, y)
     families = {
         "convolution": ("conv", "mkldnn_convolution"),
         "batch norm": ("batch_norm",),
@@ -114,10 +113,10 @@ def main() -> None:
     data = synthetic(QUICK_TEST_IMAGES + BATCH, QUICK_TEST_IMAGES, seed=0)
     x = normalize(data.train_x[:BATCH])
     y = data.train_y[:BATCH]
-    ways = {
-        "channels_last": dict(layout=torch.channels_last),
-        "nchw": dict(layout=torch.contiguous_format),
-        "channels_last + grad norms": dict(layout=torch.channels_last, norms=True),
+    ways = {  # memory layout, and whether the step keeps fit's gradient norms
+        "channels_last": (torch.channels_last, False),
+        "nchw": (torch.contiguous_format, False),
+        "channels_last + grad norms": (torch.channels_last, True),
     }
     rows, compile_seconds = {}, {}
     for name in args.models:
@@ -125,19 +124,15 @@ def main() -> None:
         if args.compile:
             samples["channels_last + compile"] = []
         for _ in range(args.repeats):
-            for way, kwargs in ways.items():
-                torch.manual_seed(0)
-                samples[way].append(step_rate(build_model(name), x, y, args.steps, **kwargs))
+            for way, (layout, norms) in ways.items():
+                step = make_step(name, layout)
+                samples[way].append(step_rate(step, x, y, args.steps, norms=norms))
             if args.compile:
-                torch.manual_seed(0)
-                model = build_model(name).to(memory_format=torch.channels_last)
-                compiled = torch.compile(model)
+                compiled = make_step(name, compile=True)
                 start = time.perf_counter()
-                step_rate(compiled, x, y, 1, layout=torch.channels_last)
+                step_rate(compiled, x, y, 1)
                 compile_seconds.setdefault(name, []).append(time.perf_counter() - start)
-                samples["channels_last + compile"].append(
-                    step_rate(compiled, x, y, args.steps, layout=torch.channels_last)
-                )
+                samples["channels_last + compile"].append(step_rate(compiled, x, y, args.steps))
         medians = {w: statistics.median(v) for w, v in samples.items()}
         torch.manual_seed(0)
         model = build_model(name).to(memory_format=torch.channels_last)
@@ -154,7 +149,7 @@ def main() -> None:
             "augment_seconds_per_batch": round(augment_seconds(data), 4),
             "eval_2000_seconds": round(eval_seconds, 2),
             "eval share of a quick epoch": round(eval_seconds / (epoch_seconds + eval_seconds), 3),
-            "profile_split": profile_split(build_model(name), x, y),
+            "profile_split": profile_split(name, x, y),
         }
         if args.compile:
             rows[name]["compiled / channels_last"] = round(

@@ -161,8 +161,9 @@ for depth in (50, 101, 152):
 # %% [markdown]
 # ## What they cost here
 #
-# Forward + backward time for one batch of 32x32 images on this notebook's device, and the
-# memory autograd keeps for the backward pass (counted tensor by tensor, fp32).
+# The time of one training step as `fit` takes it (forward, backward, optimiser step, in the
+# number format it trains in) for one batch of 32x32 images on this notebook's device, and
+# the memory autograd keeps for the backward pass (counted tensor by tensor, fp32).
 
 # %% [markdown]
 # **Your prediction first.** ResNet-152 has three times ResNet-50's multiply-adds (11.3 against

@@ -1,15 +1,18 @@
 """What a net costs: parameters per stage, multiply-adds per image, memory kept for backward,
-and time per training step on the device at hand."""
+and time per training step (the step ``fit`` takes) on the device at hand."""
 
 from __future__ import annotations
 
+import copy
 import statistics
 import time
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from .profiles import Recipe
+from .step import GradNorms, TrainingStep
 
 STAGES = ("stem", "layer1", "layer2", "layer3", "layer4", "fc")
 
@@ -66,20 +69,26 @@ def saved_for_backward_bytes(model: nn.Module, batch_size: int = 128, input_size
 def step_seconds(
     model: nn.Module, batch_size: int = 128, input_size=(3, 32, 32), repeats: int = 5, device=None
 ) -> float:
-    """Median time of forward + backward for one batch (after one warm-up step)."""
+    """Median time of one training step as :func:`~resnet_utils.train.fit` takes it, on a
+    batch already on the device: forward and loss (autocast where ``fit`` uses it,
+    channels_last), backward, per-layer gradient norms, SGD step; after one warm-up step.
+    Augmentation is left out. Times a copy: ``model`` is left as it was."""
     device = torch.device(device) if device is not None else next(model.parameters()).device
-    model.to(device).train()
-    x = torch.randn(batch_size, *input_size, device=device)
-    y = torch.randint(0, 10, (batch_size,), device=device)
+    model = copy.deepcopy(model).train()
+    # a small learning rate: steps on random labels must not blow the net up while timed
+    take_step = TrainingStep(model, Recipe(epochs=1, batch_size=batch_size, lr=1e-3), device)
+    grad_norms = GradNorms(model)
+    images = torch.randn(batch_size, *input_size, device=device)
+    images = images.contiguous(memory_format=take_step.memory_format)  # as fit's batches come
+    labels = torch.randint(0, 10, (batch_size,), device=device)
     times = []
     for i in range(repeats + 1):
         if device.type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(device)
         start = time.perf_counter()
-        F.cross_entropy(model(x), y).backward()
-        model.zero_grad(set_to_none=True)
+        take_step(images, labels, on_gradients=grad_norms.add)
         if device.type == "cuda":
-            torch.cuda.synchronize()
+            torch.cuda.synchronize(device)
         if i:
             times.append(time.perf_counter() - start)
     return statistics.median(times)

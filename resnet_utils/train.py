@@ -7,10 +7,10 @@ divergence check), never once per batch.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -19,10 +19,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .atomic import load_tensors, write_atomically, write_problem
-from .data import ImageData, normalize, random_crop_flip
+from .data import ImageData, normalize
 from .hardware import autocast_dtype, pick_device, precision_name
 from .models import weighted_layers
 from .profiles import Recipe
+from .step import GradNorms, TrainingStep, autocast_context, prepare_batch
 
 SYNC_EVERY = 10  # steps between progress updates and divergence checks
 # A mean cross-entropy above this has diverged, finite or not: chance on 10 classes is
@@ -63,24 +64,16 @@ def fit(
     removes the file once the finished run is stored.
     """
     device = pick_device(device)
-    amp_dtype = autocast_dtype(device) if autocast else None
-    model.to(device, memory_format=torch.channels_last)
-    forward = torch.compile(model) if compile else model
+    take_step = TrainingStep(model, recipe, device, autocast=autocast, compile=compile)
+    optimizer, scaler = take_step.optimizer, take_step.scaler
     data = data.to(device)
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
 
     n_train = len(data.train_y)
     batch_size = min(recipe.batch_size, n_train)
     steps_per_epoch = n_train // batch_size  # drop the last partial batch, as is usual
     total_steps = recipe.epochs * steps_per_epoch
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=recipe.lr, momentum=recipe.momentum, weight_decay=recipe.weight_decay
-    )
     scheduler = _scheduler(optimizer, recipe, total_steps)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
     generator = torch.Generator(device=device).manual_seed(seed)
-    layers = weighted_layers(model)
 
     history = {
         "epoch": [],
@@ -92,11 +85,11 @@ def fit(
         "seconds": [],
         "images_per_s": [],
         "grad_norms": [],
-        "layer_names": [name for name, _ in layers],
+        "layer_names": [name for name, _ in weighted_layers(model)],
         "diverged": False,
         "diverged_epoch": None,
         "device": device.type,
-        "precision": precision_name(amp_dtype),
+        "precision": precision_name(take_step.amp_dtype),
     }
     first_epoch = 1
     state = _read_checkpoint(checkpoint, device) if checkpoint is not None else None
@@ -122,29 +115,14 @@ def fit(
             model.train()
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), device=device, dtype=torch.long)
-            grad_sum = torch.zeros(len(layers), device=device)
-            grad_steps = torch.zeros((), device=device)
+            grad_norms = GradNorms(model)
             lr_at_start = optimizer.param_groups[0]["lr"]
             order = torch.randperm(n_train, device=device, generator=generator)
             for step in range(steps_per_epoch):
                 index = order[step * batch_size : (step + 1) * batch_size]
-                images = data.train_x[index]
-                if recipe.augment:
-                    images = random_crop_flip(images, generator)
-                images = normalize(images).contiguous(memory_format=torch.channels_last)
+                images = prepare_batch(data.train_x, index, generator, augment=recipe.augment)
                 labels = data.train_y[index]
-                with _autocast(device, amp_dtype):
-                    logits = forward(images)
-                    loss = F.cross_entropy(logits, labels)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-                norms = torch.stack(torch._foreach_norm([m.weight.grad for _, m in layers]))
-                finite = torch.isfinite(norms).all()
-                grad_sum += torch.where(finite, norms, torch.zeros_like(norms))
-                grad_steps += finite
-                scaler.step(optimizer)
-                scaler.update()
+                logits, loss = take_step(images, labels, on_gradients=grad_norms.add)
                 scheduler.step()
                 loss_sum += loss.detach().float()
                 correct += (logits.argmax(1) == labels).sum()
@@ -179,7 +157,7 @@ def fit(
             history["lr"].append(lr_at_start)
             history["seconds"].append(time.perf_counter() - start)
             history["images_per_s"].append(steps_per_epoch * batch_size / train_seconds)
-            history["grad_norms"].append((grad_sum / grad_steps.clamp(min=1)).tolist())
+            history["grad_norms"].append(grad_norms.mean())
             if checkpoint is not None and epoch < recipe.epochs:
                 try:
                     _write_checkpoint(
@@ -219,7 +197,7 @@ def evaluate(
     for start in range(0, len(test_y), EVAL_BATCH):
         images = normalize(test_x[start : start + EVAL_BATCH])
         labels = test_y[start : start + EVAL_BATCH]
-        with _autocast(device, amp_dtype):
+        with autocast_context(device, amp_dtype):
             logits = model(images.contiguous(memory_format=torch.channels_last))
         loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
         correct += (logits.argmax(1) == labels).sum()
@@ -289,12 +267,6 @@ def _sound(loss: float) -> bool:
     return math.isfinite(loss) and loss <= DIVERGED_LOSS
 
 
-def _autocast(device: torch.device, dtype: torch.dtype | None):
-    if dtype is None:
-        return contextlib.nullcontext()
-    return torch.autocast(device.type, dtype=dtype)
-
-
 def _scheduler(optimizer, recipe: Recipe, total_steps: int):
     if recipe.schedule == "onecycle":
         return torch.optim.lr_scheduler.OneCycleLR(
@@ -320,16 +292,14 @@ def seconds_per_step(
     device: str | torch.device | None = None,
     steps: int = 3,
 ) -> float:
-    """Time a few training steps of ``model`` (which they change) as :func:`fit` takes them:
-    the basis of a notebook's time estimate before it trains. The first step is not counted
-    (one-off allocations and kernel choices)."""
+    """Time a few training steps of ``model`` (which they change) as :func:`fit` takes them,
+    batch preparation and gradient norms included, at a hundredth of the recipe's learning
+    rate: the basis of a notebook's time estimate before it trains. The first step is not
+    counted (one-off allocations and kernel choices)."""
     device = pick_device(device)
-    amp_dtype = autocast_dtype(device)
-    model.to(device, memory_format=torch.channels_last).train()
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True
-    optimizer = torch.optim.SGD(model.parameters(), lr=recipe.lr * 0.01, momentum=recipe.momentum)
-    scaler = torch.amp.GradScaler(device.type, enabled=amp_dtype == torch.float16)
+    model.train()
+    take_step = TrainingStep(model, replace(recipe, lr=recipe.lr * 0.01), device)
+    grad_norms = GradNorms(model)
     generator = torch.Generator(device=device).manual_seed(0)
     batch_size = min(recipe.batch_size, len(data.train_y))
     train_x, train_y = data.train_x.to(device), data.train_y.to(device)
@@ -339,14 +309,8 @@ def seconds_per_step(
             _synchronize(device)
             started = time.perf_counter()
         index = torch.randint(len(train_y), (batch_size,), device=device, generator=generator)
-        images = random_crop_flip(train_x[index], generator) if recipe.augment else train_x[index]
-        images = normalize(images).contiguous(memory_format=torch.channels_last)
-        with _autocast(device, amp_dtype):
-            loss = F.cross_entropy(model(images), train_y[index])
-        optimizer.zero_grad(set_to_none=True)
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
+        images = prepare_batch(train_x, index, generator, augment=recipe.augment)
+        take_step(images, train_y[index], on_gradients=grad_norms.add)
     _synchronize(device)
     return (time.perf_counter() - started) / steps
 

@@ -1,8 +1,14 @@
 import pytest
+import torch
 from torch import nn
 
 from resnet_utils import build_model, count_parameters
-from resnet_utils.counting import multiply_adds, parameters_per_stage, saved_for_backward_bytes
+from resnet_utils.counting import (
+    multiply_adds,
+    parameters_per_stage,
+    saved_for_backward_bytes,
+    step_seconds,
+)
 from resnet_utils.models import BasicBlockV1, Bottleneck
 
 
@@ -47,3 +53,13 @@ def test_saved_for_backward_grows_with_batch_and_depth():
     assert saved_for_backward_bytes(build_model("resnet56"), batch_size=4) > 2 * small
     # at least the input of every conv: the stem conv alone keeps the 4x3x32x32 input
     assert small > 4 * 3 * 32 * 32 * 4
+
+
+def test_step_seconds_times_a_training_step_on_a_copy():
+    model = build_model("resnet8")
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    seconds = step_seconds(model, batch_size=8, repeats=2)
+    assert 0 < seconds < 60
+    # the net the caller measures next (saved_for_backward_bytes) is the one it passed
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    assert model.conv1.weight.is_contiguous() and model.conv1.weight.grad is None

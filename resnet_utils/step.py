@@ -1,0 +1,128 @@
+"""One training step, taken the same way wherever it is taken: :func:`~resnet_utils.train.fit`
+trains with it, and the plan's estimate, the step timer of :mod:`~resnet_utils.counting` and
+the benchmarks time it, so that what is timed is what is trained.
+
+A step: forward and loss under autocast (where the device has a fast low-precision format),
+backward through the grad scaler (which scales only for fp16), the gradients unscaled, an
+optional look at them (``fit``'s per-layer norms), the optimiser step. Net and batch are in
+the step's memory layout (channels_last unless asked otherwise).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import normalize, random_crop_flip
+from .hardware import autocast_dtype
+from .models import weighted_layers
+from .profiles import Recipe
+
+
+class TrainingStep:
+    """Puts ``model`` on ``device`` in ``memory_format`` and builds the SGD optimiser of
+    ``recipe`` and the grad scaler; each call is then one step on a batch.
+
+    ``autocast=False`` keeps fp32 where a faster format exists; ``compile=True`` runs the
+    forward through ``torch.compile``. The learning-rate schedule is the caller's: it steps
+    ``optimizer`` (``fit`` does, the timers need none).
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        recipe: Recipe,
+        device: str | torch.device,
+        *,
+        autocast: bool = True,
+        compile: bool = False,
+        memory_format: torch.memory_format = torch.channels_last,
+    ):
+        self.device = torch.device(device)
+        self.amp_dtype = autocast_dtype(self.device) if autocast else None
+        self.memory_format = memory_format
+        self.model = model.to(self.device, memory_format=memory_format)
+        self.forward = torch.compile(model) if compile else model
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True  # the batch shape never changes
+        self.optimizer = torch.optim.SGD(
+            model.parameters(),
+            lr=recipe.lr,
+            momentum=recipe.momentum,
+            weight_decay=recipe.weight_decay,
+        )
+        self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
+
+    def __call__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        on_gradients: Callable[[], object] | None = None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """One step on ``images`` (normalised floats); ``on_gradients`` is called between
+        backward and the optimiser step, with the gradients unscaled. Returns the logits and
+        the loss, still on the device (reading them would wait for the device)."""
+        images = images.contiguous(memory_format=self.memory_format)  # no copy if it is already
+        with autocast_context(self.device, self.amp_dtype):
+            logits = self.forward(images)
+            loss = F.cross_entropy(logits, labels)
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.unscale_(self.optimizer)
+        if on_gradients is not None:
+            on_gradients()
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        return logits, loss
+
+
+class GradNorms:
+    """Each weighted layer's gradient norm (see :func:`~resnet_utils.models.weighted_layers`),
+    summed on the device over the steps whose norms are all finite: an fp16 step whose
+    gradients overflowed is one the grad scaler skips, and so does this sum.
+
+    Pass :meth:`add` as a :class:`TrainingStep`'s ``on_gradients``.
+    """
+
+    def __init__(self, model: nn.Module):
+        self.layers = [module for _, module in weighted_layers(model)]
+        device = next(model.parameters()).device
+        self.sum = torch.zeros(len(self.layers), device=device)
+        self.steps = torch.zeros((), device=device)
+
+    def add(self) -> None:
+        norms = torch.stack(torch._foreach_norm([m.weight.grad for m in self.layers]))
+        finite = torch.isfinite(norms).all()
+        self.sum += torch.where(finite, norms, torch.zeros_like(norms))
+        self.steps += finite
+
+    def mean(self) -> list[float]:
+        """The mean norm per layer over the counted steps (zeros if none counted)."""
+        return (self.sum / self.steps.clamp(min=1)).tolist()
+
+
+def prepare_batch(
+    images: torch.Tensor,
+    index: torch.Tensor,
+    generator: torch.Generator | None = None,
+    *,
+    augment: bool,
+    memory_format: torch.memory_format = torch.channels_last,
+) -> torch.Tensor:
+    """The uint8 ``images`` at ``index`` as a training step takes them: augmented if asked
+    (random crop and flip, drawn from ``generator``), normalised, in ``memory_format``."""
+    batch = images[index]
+    if augment:
+        batch = random_crop_flip(batch, generator)
+    return normalize(batch).contiguous(memory_format=memory_format)
+
+
+def autocast_context(device: torch.device, dtype: torch.dtype | None):
+    """Autocast to ``dtype`` on ``device``; nothing at all for ``None`` (fp32)."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
