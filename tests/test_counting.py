@@ -3,7 +3,7 @@ from torch import nn
 
 from resnet_utils import build_model, count_parameters
 from resnet_utils.counting import multiply_adds, parameters_per_stage, saved_for_backward_bytes
-from resnet_utils.models import BasicBlockV1, Bottleneck
+from resnet_utils.models import Bottleneck, ImageNetBasicBlock
 
 
 def test_multiply_adds_by_hand():
@@ -25,7 +25,7 @@ def test_resnet50_multiply_adds_match_the_published_figure():
 
 def test_bottleneck_and_basic_block_cost_alike_at_four_times_the_width():
     # He et al. 2015, Fig. 5: a basic block on 64 channels, a bottleneck on 256 (64 inside)
-    basic, bottleneck = BasicBlockV1(64, 64), Bottleneck(256, 64)
+    basic, bottleneck = ImageNetBasicBlock(64, 64), Bottleneck(256, 64)
     assert count_parameters(basic) == 2 * 64 * 64 * 9 + 4 * 64
     assert count_parameters(bottleneck) == 256 * 64 + 64 * 64 * 9 + 64 * 256 + 2 * (64 + 64 + 256)
 
