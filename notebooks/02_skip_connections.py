@@ -91,10 +91,12 @@ for depth in depths:
 # %% [markdown]
 # ## The block: x + F(x)
 #
-# This is the whole difference, from `resnet_utils/models/cifar.py`. A plain block is the
-# same code with `self.shortcut = None`.
+# The block of both nets, from `resnet_utils/models/cifar.py`: `residual` is the branch
+# F(x), two 3x3 convs, each followed by BN. A plain block is the same code with
+# `self.shortcut = None`, so the `if` in `forward` is the whole difference.
 
 # %%
+print(inspect.getsource(BasicBlock.residual))
 print(inspect.getsource(BasicBlock.forward))
 
 # %% [markdown]

@@ -63,7 +63,7 @@ import torchvision
 from resnet_utils import build_model, checks, count_parameters, start
 from resnet_utils.analysis import stage_shapes
 from resnet_utils.counting import multiply_adds, saved_for_backward_bytes, step_seconds
-from resnet_utils.models import BasicBlockV1, Bottleneck
+from resnet_utils.models import Bottleneck, ImageNetBasicBlock
 from resnet_utils.params import parameters
 from resnet_utils.plots import plot_curves
 from resnet_utils.verdicts import compare, learned
@@ -131,7 +131,7 @@ else:
 # %%
 # NBVAL_CHECK_OUTPUT
 for label, block, channels in (
-    ("basic block, 64-d", BasicBlockV1(64, 64), 64),
+    ("basic block, 64-d", ImageNetBasicBlock(64, 64), 64),
     ("bottleneck, 256-d", Bottleneck(256, 64), 256),
 ):
     print(

@@ -27,10 +27,11 @@
 # several ended ResNet-110 at a test error above 20% (the paper's "fail", Table 1), and one
 # change, moving BN and ReLU *before* the convs ("pre-activation"), made things better.
 #
-# Here every variant is one option of the same block (`resnet_utils/models/cifar.py`), and
-# all are trained with the same depth, recipe, data and seeds. A run whose loss stops being
-# a finite number is kept and reported as *diverged*: that is not the paper's "fail", which
-# is a test error above 20% whatever the run did.
+# Here every variant is one option of one block (`VariantBlock`, in
+# `resnet_utils/models/variants.py`), and all are trained with the same depth, recipe,
+# data and seeds. A run whose loss stops being a finite number is kept and reported as
+# *diverged*: that is not the paper's "fail", which is a test error above 20% whatever the
+# run did.
 
 # %% tags=["colab-setup"]
 # In Colab only (elsewhere nothing): install this course's package at the version these

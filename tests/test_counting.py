@@ -9,7 +9,7 @@ from resnet_utils.counting import (
     saved_for_backward_bytes,
     step_seconds,
 )
-from resnet_utils.models import BasicBlockV1, Bottleneck
+from resnet_utils.models import Bottleneck, ImageNetBasicBlock
 
 
 def test_multiply_adds_by_hand():
@@ -31,7 +31,7 @@ def test_resnet50_multiply_adds_match_the_published_figure():
 
 def test_bottleneck_and_basic_block_cost_alike_at_four_times_the_width():
     # He et al. 2015, Fig. 5: a basic block on 64 channels, a bottleneck on 256 (64 inside)
-    basic, bottleneck = BasicBlockV1(64, 64), Bottleneck(256, 64)
+    basic, bottleneck = ImageNetBasicBlock(64, 64), Bottleneck(256, 64)
     assert count_parameters(basic) == 2 * 64 * 64 * 9 + 4 * 64
     assert count_parameters(bottleneck) == 256 * 64 + 64 * 64 * 9 + 64 * 256 + 2 * (64 + 64 + 256)
 

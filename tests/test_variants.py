@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnet_utils import build_model, count_parameters, weighted_layers
-from resnet_utils.models import BasicBlock, Variant
+from resnet_utils.models import BasicBlock, Variant, VariantBlock
 
 X = torch.rand(4, 16, 8, 8, generator=torch.Generator().manual_seed(0))  # >= 0, as after a ReLU
 XS = torch.randn(4, 16, 8, 8, generator=torch.Generator().manual_seed(1))  # any sign
@@ -14,7 +14,7 @@ XS = torch.randn(4, 16, 8, 8, generator=torch.Generator().manual_seed(1))  # any
 
 def block(variant=None, shortcut="A", in_channels=16, out_channels=16, stride=1):
     torch.manual_seed(0)
-    b = BasicBlock(in_channels, out_channels, stride, shortcut, True, variant or Variant())
+    b = VariantBlock(in_channels, out_channels, stride, shortcut, True, variant or Variant())
     with torch.no_grad():  # non-trivial BN statistics, so eval mode exercises them
         for m in b.modules():
             if isinstance(m, nn.BatchNorm2d):

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ..models import BasicBlock, Variant
+from ..models import Variant, VariantBlock
 from .choices import accuracy_band, check_seed_agreement, per_seed
 from .common import (
     CheckFailed,
@@ -41,7 +41,7 @@ def exclusive_gate(combine: Callable) -> None:
             f"the result should have the shape of its inputs ({shape_of(s)}), not {shape_of(got)}."
         )
     if same(got, expected):
-        block = BasicBlock(8, 8, variant=Variant(gate="exclusive")).eval()
+        block = VariantBlock(8, 8, variant=Variant(gate="exclusive")).eval()
         x = torch.randn(2, 8, 4, 4)
         with torch.no_grad():
             inside_block = same(
@@ -75,7 +75,7 @@ def exclusive_gate(combine: Callable) -> None:
 def preact_forward(forward: Callable) -> None:
     """``forward(x, bn1, conv1, bn2, conv2)``: a full pre-activation block with an identity shortcut."""
     torch.manual_seed(6)
-    block = BasicBlock(8, 8, variant=Variant(ordering="preact"))
+    block = VariantBlock(8, 8, variant=Variant(ordering="preact"))
     for bn in (block.bn1, block.bn2):
         bn.running_mean.normal_()
         bn.running_var.uniform_(0.5, 2)

@@ -21,16 +21,18 @@ import re
 
 from torch import nn
 
-from .cifar import SHORTCUTS, BasicBlock, CifarNet, Variant, ZeroPadShortcut, blocks_per_stage
-from .imagenet import STAGE_BLOCKS, BasicBlockV1, Bottleneck, ImageNetResNet
+from .cifar import SHORTCUTS, BasicBlock, CifarNet, ZeroPadShortcut, blocks_per_stage
+from .imagenet import STAGE_BLOCKS, Bottleneck, ImageNetBasicBlock, ImageNetResNet
+from .variants import Variant, VariantBlock
 
 __all__ = [
     "BasicBlock",
-    "BasicBlockV1",
     "Bottleneck",
     "CifarNet",
+    "ImageNetBasicBlock",
     "ImageNetResNet",
     "Variant",
+    "VariantBlock",
     "ZeroPadShortcut",
     "blocks_per_stage",
     "build_model",
@@ -163,7 +165,7 @@ def _cifar(
         batchnorm=batchnorm,
         num_classes=num_classes,
         init=init,
-        variant=variant,
+        variant=None if variant == Variant() else variant,  # the plain BasicBlock unless asked
     )
 
 

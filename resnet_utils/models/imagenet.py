@@ -5,7 +5,9 @@ weights load into these nets and give the same outputs.
 
 Two options go beyond torchvision: ``stem="cifar"`` (a 3x3 stride-1 conv and no max-pool,
 for 32x32 images) and ``stride_on="1x1"`` (the paper's "v1" bottleneck, which downsamples in
-its first 1x1 conv; torchvision's "v1.5" downsamples in the 3x3 conv).
+its first 1x1 conv; torchvision's "v1.5" downsamples in the 3x3 conv). ``stride_on`` is a
+bottleneck option: ResNet-18 and -34 accept it and are the same net either way, since a
+basic block has only one place for its stride.
 """
 
 from __future__ import annotations
@@ -34,12 +36,13 @@ def _projection(in_channels: int, out_channels: int, stride: int) -> nn.Sequenti
     return nn.Sequential(_conv(in_channels, out_channels, 1, stride), nn.BatchNorm2d(out_channels))
 
 
-class BasicBlockV1(nn.Module):
-    """Two 3x3 convs: relu(F(x) + x), with a projection where the shape changes."""
+class ImageNetBasicBlock(nn.Module):
+    """Two 3x3 convs: relu(F(x) + x), with a projection where the shape changes (torchvision's
+    ``BasicBlock``; ResNet-18 and -34). It has no ``stride_on``: its only stride is in conv1."""
 
     expansion = 1
 
-    def __init__(self, in_channels: int, width: int, stride: int = 1, stride_on: str = "3x3"):
+    def __init__(self, in_channels: int, width: int, stride: int = 1):
         super().__init__()
         self.conv1 = _conv(in_channels, width, 3, stride)
         self.bn1 = nn.BatchNorm2d(width)
@@ -85,6 +88,8 @@ class Bottleneck(nn.Module):
 
 
 class ImageNetResNet(nn.Module):
+    """ResNet-18 to -152 as torchvision builds them, plus the ``stem`` and ``stride_on`` options."""
+
     def __init__(
         self,
         depth: int,
@@ -95,7 +100,8 @@ class ImageNetResNet(nn.Module):
     ):
         super().__init__()
         kind, counts = STAGE_BLOCKS[depth]
-        block = Bottleneck if kind == "bottleneck" else BasicBlockV1
+        block = Bottleneck if kind == "bottleneck" else ImageNetBasicBlock
+        where = {"stride_on": stride_on} if block is Bottleneck else {}
         self.depth = depth
         if stem == "imagenet":
             self.conv1 = _conv(3, 64, 7, stride=2)
@@ -110,7 +116,7 @@ class ImageNetResNet(nn.Module):
             blocks = []
             for b in range(count):
                 stride = 2 if index > 1 and b == 0 else 1
-                blocks.append(block(in_channels, width, stride, stride_on))
+                blocks.append(block(in_channels, width, stride, **where))
                 in_channels = width * block.expansion
             setattr(self, f"layer{index}", nn.Sequential(*blocks))
         self.avgpool = nn.AdaptiveAvgPool2d(1)
@@ -123,7 +129,7 @@ class ImageNetResNet(nn.Module):
                 nn.init.zeros_(m.bias)
         if zero_init_residual:  # torchvision's option (Goyal et al. 2017): each block starts as identity
             for m in self.modules():
-                if isinstance(m, (Bottleneck, BasicBlockV1)):
+                if isinstance(m, (Bottleneck, ImageNetBasicBlock)):
                     nn.init.zeros_((m.bn3 if isinstance(m, Bottleneck) else m.bn2).weight)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
