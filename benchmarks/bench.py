@@ -6,7 +6,7 @@
 2. ours: ``resnet_utils.fit`` as the notebooks call it (batched augmentation on the device,
    channels_last, autocast where the hardware has a fast low-precision format, per-layer
    gradient norms recorded);
-3. limit: ``fit``'s training step (``resnet_utils.step.TrainingStep``: forward, backward,
+3. limit: ``fit``'s training step (``resnet_utils.training.step.TrainingStep``: forward, backward,
    optimizer step, in our number format and memory layout) on one batch already on the
    device, and nothing else (no augmentation, no gradient norms).
 
@@ -32,9 +32,9 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from resnet_utils import Recipe, build_model, fit, synthetic
-from resnet_utils.data import MEAN, STD
-from resnet_utils.hardware import autocast_dtype, describe_device, precision_name
-from resnet_utils.step import TrainingStep
+from resnet_utils.training.data import MEAN, STD
+from resnet_utils.training.hardware import autocast_dtype, describe_device, precision_name
+from resnet_utils.training.step import TrainingStep
 
 BATCH = 128
 

@@ -3,7 +3,7 @@
 Measured in one process, interleaved over repeats (medians), for ResNet-20 and ResNet-56 at
 batch 128 with autocast off (fp32, as a CPU without bf16 trains):
 
-- the step limit (``fit``'s training step, ``resnet_utils.step.TrainingStep``: forward,
+- the step limit (``fit``'s training step, ``resnet_utils.training.step.TrainingStep``: forward,
   loss, backward, SGD step, on a batch already in memory) in channels_last and in NCHW
   (contiguous) layout;
 - the same step with the per-layer gradient-norm bookkeeping that ``fit`` does;
@@ -33,10 +33,10 @@ from pathlib import Path
 import torch
 
 from resnet_utils import Recipe, build_model, synthetic
-from resnet_utils.data import normalize
-from resnet_utils.hardware import describe_device
-from resnet_utils.step import GradNorms, TrainingStep, prepare_batch
-from resnet_utils.train import evaluate
+from resnet_utils.training.data import normalize
+from resnet_utils.training.hardware import describe_device
+from resnet_utils.training.loop import evaluate
+from resnet_utils.training.step import GradNorms, TrainingStep, prepare_batch
 
 BATCH = 128
 QUICK_STEPS_PER_EPOCH = 10_000 // BATCH

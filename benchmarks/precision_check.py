@@ -12,8 +12,8 @@ from pathlib import Path
 import torch
 
 from resnet_utils import build_model, fit, get_profile, load_cifar10
-from resnet_utils.hardware import autocast_dtype, describe_device, pick_device, precision_name
-from resnet_utils.verdicts import compare
+from resnet_utils.report.verdicts import compare
+from resnet_utils.training.hardware import autocast_dtype, describe_device, pick_device, precision_name
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--models", nargs="+", default=["plain20"])

@@ -68,12 +68,12 @@ import matplotlib.pyplot as plt
 import torch
 
 from resnet_utils import build_model, checks, count_parameters, start, weighted_layers
-from resnet_utils.analysis import gradients_at_init, spread, spreads_at_init, stage_shapes
+from resnet_utils.course.params import parameters
+from resnet_utils.measure.gradients import gradients_at_init, spread, spreads_at_init, stage_shapes
 from resnet_utils.models import blocks_per_stage
-from resnet_utils.params import parameters
-from resnet_utils.plots import plot_curves, plot_final, plot_layer_norms
-from resnet_utils.verdicts import compare, learned
-from resnet_utils.widgets import depth_slider, init_gradient_curves
+from resnet_utils.report.plots import plot_curves, plot_final, plot_layer_norms
+from resnet_utils.report.verdicts import compare, learned
+from resnet_utils.report.widgets import depth_slider, init_gradient_curves
 
 depths, seed, seeds, epochs, interactive, progress = parameters(
     depths=depths, seed=seed, seeds=seeds, epochs=epochs, interactive=interactive, progress=progress
@@ -478,7 +478,7 @@ if interactive:
 # notebook's definition of degradation, when it has all the data and more epochs?
 
 # %%
-from resnet_utils.reference import compare_references, reference_group, show_beside_references
+from resnet_utils.course.reference import compare_references, reference_group, show_beside_references
 
 show_beside_references({f"plain{d}": g for d, g in groups.items()})
 plt.show()
@@ -570,7 +570,7 @@ checks.plain_parameter_count(plain_parameters)
 # %% [markdown]
 # ### Your turn 2: measure the gradient of every layer
 #
-# The plots above came from `resnet_utils.analysis.gradient_norms`. Write your own:
+# The plots above came from `resnet_utils.measure.gradients.gradient_norms`. Write your own:
 # `layer_gradient_norms(model, images, labels)` returns, for each conv and linear layer in
 # forward order, the norm of the gradient of the mean cross-entropy loss with respect to its
 # weight, after one forward and one backward pass in training mode.

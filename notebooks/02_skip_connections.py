@@ -62,12 +62,12 @@ from statistics import fmean, stdev
 import matplotlib.pyplot as plt
 
 from resnet_utils import build_model, checks, count_parameters, start
-from resnet_utils.analysis import gradient_norms_at_init, spreads_at_init
+from resnet_utils.course.params import parameters
+from resnet_utils.measure.gradients import gradient_norms_at_init, spreads_at_init
 from resnet_utils.models import BasicBlock, blocks_per_stage
-from resnet_utils.params import parameters
-from resnet_utils.plots import plot_curves, plot_final, plot_layer_norms
-from resnet_utils.verdicts import compare
-from resnet_utils.widgets import shortcut_toggle
+from resnet_utils.report.plots import plot_curves, plot_final, plot_layer_norms
+from resnet_utils.report.verdicts import compare
+from resnet_utils.report.widgets import shortcut_toggle
 
 depths, seed, seeds, epochs, interactive, progress = parameters(
     depths=depths, seed=seed, seeds=seeds, epochs=epochs, interactive=interactive, progress=progress
@@ -329,7 +329,7 @@ if interactive:
 # the paper's Table 6? Each verdict below rests on the spread over the reference seeds.
 
 # %%
-from resnet_utils.reference import compare_references, show_beside_references
+from resnet_utils.course.reference import compare_references, show_beside_references
 
 show_beside_references(runs)
 plt.show()

@@ -66,7 +66,8 @@ import matplotlib.pyplot as plt
 import torch
 
 from resnet_utils import build_model, checks, evaluate, start
-from resnet_utils.inspect_blocks import (
+from resnet_utils.course.params import parameters
+from resnet_utils.measure.blocks import (
     calibrate_batchnorm,
     deletable_blocks,
     downsampling_blocks,
@@ -74,11 +75,21 @@ from resnet_utils.inspect_blocks import (
     lesion_study,
     residual_branch_stats,
 )
-from resnet_utils.landscape import classification_loss, evaluations, landscape_study, turning_points
-from resnet_utils.params import parameters
-from resnet_utils.plots import integer_ticks, plot_lesions, plot_responses, plot_slices, plot_surfaces
-from resnet_utils.verdicts import compare, learned
-from resnet_utils.widgets import block_picker
+from resnet_utils.measure.landscape import (
+    classification_loss,
+    evaluations,
+    landscape_study,
+    turning_points,
+)
+from resnet_utils.report.plots import (
+    integer_ticks,
+    plot_lesions,
+    plot_responses,
+    plot_slices,
+    plot_surfaces,
+)
+from resnet_utils.report.verdicts import compare, learned
+from resnet_utils.report.widgets import block_picker
 
 (seed, seeds, epochs, interactive, progress, measure_images, landscape_points, landscape_images) = (
     parameters(
@@ -535,7 +546,7 @@ if {"plain56", "resnet56"} <= rise.keys():
 # spread of those values over the seeds, not on the layers or blocks of one net.
 
 # %%
-from resnet_utils.reference import available, describe_group, load_net, shipped_seeds
+from resnet_utils.course.reference import available, describe_group, load_net, shipped_seeds
 
 ref_names = [n for n in ("plain56", "resnet20", "resnet56") if n in available() and n in trained]
 if session.profile.dataset != "cifar10":

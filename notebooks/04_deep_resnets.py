@@ -61,13 +61,13 @@ import matplotlib.pyplot as plt
 import torchvision
 
 from resnet_utils import build_model, checks, count_parameters, start
-from resnet_utils.analysis import stage_shapes
-from resnet_utils.counting import multiply_adds, saved_for_backward_bytes, step_seconds
+from resnet_utils.course.params import parameters
+from resnet_utils.measure.counting import multiply_adds, saved_for_backward_bytes, step_seconds
+from resnet_utils.measure.gradients import stage_shapes
 from resnet_utils.models import Bottleneck, ImageNetBasicBlock
-from resnet_utils.params import parameters
-from resnet_utils.plots import plot_curves
-from resnet_utils.verdicts import compare, learned
-from resnet_utils.widgets import resnet_selector, stage_table
+from resnet_utils.report.plots import plot_curves
+from resnet_utils.report.verdicts import compare, learned
+from resnet_utils.report.widgets import resnet_selector, stage_table
 
 seed, epochs, interactive, progress, cost_batch = parameters(
     seed=seed, epochs=epochs, interactive=interactive, progress=progress, cost_batch=cost_batch

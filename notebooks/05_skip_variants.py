@@ -66,13 +66,13 @@ import matplotlib.pyplot as plt
 import torch
 
 from resnet_utils import build_model, checks, count_parameters, start
-from resnet_utils.inspect_blocks import calibrate_batchnorm, gate_openings
+from resnet_utils.course.params import parameters
+from resnet_utils.measure.blocks import calibrate_batchnorm, gate_openings
 from resnet_utils.models import blocks_per_stage
-from resnet_utils.params import parameters
-from resnet_utils.plots import plot_curves, plot_final
-from resnet_utils.tables import verdict_table
-from resnet_utils.verdicts import compare
-from resnet_utils.widgets import compare_runs
+from resnet_utils.report.plots import plot_curves, plot_final
+from resnet_utils.report.tables import verdict_table
+from resnet_utils.report.verdicts import compare
+from resnet_utils.report.widgets import compare_runs
 
 depth, seed, seeds, epochs, interactive, progress = parameters(
     depth=depth, seed=seed, seeds=seeds, epochs=epochs, interactive=interactive, progress=progress

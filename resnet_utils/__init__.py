@@ -2,14 +2,14 @@
 
 __version__ = "0.2.0"
 
-from .analysis import gradient_norms, gradient_norms_at_init, spread  # noqa: E402
-from .cache import RunCache, run_key  # noqa: E402
-from .data import ImageData, load_cifar10, stratified_indices, synthetic  # noqa: E402
-from .models import build_model, count_parameters, weighted_layers  # noqa: E402
-from .profiles import Profile, Recipe, get_profile  # noqa: E402
-from .runs import Run, train  # noqa: E402
-from .session import Session, start  # noqa: E402
-from .train import evaluate, fit  # noqa: E402
+from resnet_utils.course.session import Session, start  # noqa: E402
+from resnet_utils.measure.gradients import gradient_norms, gradient_norms_at_init, spread  # noqa: E402
+from resnet_utils.models import build_model, count_parameters, weighted_layers  # noqa: E402
+from resnet_utils.training.cache import RunCache, run_key  # noqa: E402
+from resnet_utils.training.data import ImageData, load_cifar10, stratified_indices, synthetic  # noqa: E402
+from resnet_utils.training.loop import evaluate, fit  # noqa: E402
+from resnet_utils.training.profiles import Profile, Recipe, get_profile  # noqa: E402
+from resnet_utils.training.runs import Run, train  # noqa: E402
 
 __all__ = [
     "ImageData",

@@ -54,7 +54,7 @@ def _default_device(device, monkeypatch):
     """``pick_device(None)``, the default of ``fit``, ``train`` and ``start``, gives the test
     device: cpu unless asked, even on a machine with a GPU. Nothing changes where that is
     what it gives anyway (a CPU-only machine, no --device)."""
-    from resnet_utils import hardware
+    from resnet_utils.training import hardware
 
     real = hardware.pick_device
     if real(None) == device:
@@ -89,8 +89,8 @@ def real_cifar10_dir():
 
 @pytest.fixture
 def counted_fit(monkeypatch):
-    """The calls to ``fit`` made through ``resnet_utils.runs.train``: trained, not loaded."""
-    from resnet_utils import runs as runs_module
+    """The calls to ``fit`` made through ``resnet_utils.training.runs.train``: trained, not loaded."""
+    from resnet_utils.training import runs as runs_module
 
     calls = []
     real_fit = runs_module.fit

@@ -1,6 +1,6 @@
 """Made-up runs for tests of what is computed from histories."""
 
-from resnet_utils.runs import Run
+from resnet_utils.training.runs import Run
 
 
 def fake_run(train_loss, test_acc, *, seed=0, name="resnet20", diverged=False, epochs=3):
@@ -22,9 +22,8 @@ def fake_run(train_loss, test_acc, *, seed=0, name="resnet20", diverged=False, e
 def interrupt_in_epoch(monkeypatch, epoch: int) -> None:
     """Make the test-set evaluation of ``epoch`` raise KeyboardInterrupt (a Ctrl-C mid-run),
     so that a run stops after ``epoch - 1`` finished epochs and their checkpoint."""
-    import importlib
+    from resnet_utils.training import loop as train_module
 
-    train_module = importlib.import_module("resnet_utils.train")  # the package exports `train`
     real = train_module.evaluate
     calls = {"n": 0}
 

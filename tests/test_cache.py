@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from resnet_utils import Recipe, RunCache, run_key, synthetic, train
-from resnet_utils.atomic import save_json, write_atomically
+from resnet_utils.storage.atomic import save_json, write_atomically
 
 DATA = synthetic(128, 64, seed=0)
 RECIPE = Recipe(epochs=1, batch_size=64)

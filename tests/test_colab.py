@@ -12,8 +12,10 @@ import jupytext
 import pytest
 import torch
 
-from resnet_utils import guidance, paths, start
-from resnet_utils.guidance import COLAB_GPU_STEPS, device_advice
+from resnet_utils import start
+from resnet_utils.course import guidance
+from resnet_utils.course.guidance import COLAB_GPU_STEPS, device_advice
+from resnet_utils.storage import paths
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))

@@ -10,15 +10,15 @@ from fakes import fake_run
 matplotlib.use("Agg")
 
 from resnet_utils import build_model, synthetic  # noqa: E402
-from resnet_utils.analysis import gradients_at_init, spreads_at_init  # noqa: E402
-from resnet_utils.data import normalize  # noqa: E402
-from resnet_utils.groups import RunGroup  # noqa: E402
-from resnet_utils.inspect_blocks import (  # noqa: E402
+from resnet_utils.measure.blocks import (  # noqa: E402
     calibrate_batchnorm,
     gate_openings,
     layer_responses,
 )
-from resnet_utils.plots import plot_curves, plot_final, plot_lesions  # noqa: E402
+from resnet_utils.measure.gradients import gradients_at_init, spreads_at_init  # noqa: E402
+from resnet_utils.report.plots import plot_curves, plot_final, plot_lesions  # noqa: E402
+from resnet_utils.training.data import normalize  # noqa: E402
+from resnet_utils.training.groups import RunGroup  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_final_values_show_each_seed_and_lesions_show_chance():
 
 
 def test_precision_can_be_forced_to_fp32(monkeypatch):
-    from resnet_utils.hardware import autocast_dtype
+    from resnet_utils.training.hardware import autocast_dtype
 
     monkeypatch.setenv("RESNET_PRECISION", "fp32")
     assert autocast_dtype(torch.device("cpu")) is None

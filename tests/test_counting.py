@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from resnet_utils import build_model, count_parameters
-from resnet_utils.counting import (
+from resnet_utils.measure.counting import (
     multiply_adds,
     parameters_per_stage,
     saved_for_backward_bytes,

@@ -7,8 +7,8 @@ import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
-from resnet_utils import data as data_module
-from resnet_utils.data import (
+from resnet_utils.training import data as data_module
+from resnet_utils.training.data import (
     CLASSES,
     MEAN,
     STD,

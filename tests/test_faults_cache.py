@@ -10,9 +10,10 @@ import time
 import pytest
 import torch
 
-from resnet_utils import Recipe, RunCache, build_model, paths, synthetic, train
-from resnet_utils import cache as cache_module
-from resnet_utils.atomic import save_json, save_tensors
+from resnet_utils import Recipe, RunCache, build_model, synthetic, train
+from resnet_utils.storage import paths
+from resnet_utils.storage.atomic import save_json, save_tensors
+from resnet_utils.training import cache as cache_module
 
 DATA = synthetic(128, 64, seed=0)
 RECIPE = Recipe(epochs=1, batch_size=64)
@@ -87,7 +88,7 @@ def test_foreign_weights_are_retrained_not_raised(cache_dir, counted_fit):
 
 
 def test_the_key_follows_the_module_tree():
-    from resnet_utils.cache import module_layout
+    from resnet_utils.training.cache import module_layout
 
     assert cache_module.FORMAT >= 2
     assert module_layout(build_model("resnet8")) == module_layout(build_model("resnet8"))

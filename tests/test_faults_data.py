@@ -15,8 +15,8 @@ import pytest
 import torch
 from PIL import Image
 
-from resnet_utils import data as data_module
-from resnet_utils.data import CLASSES, load_cifar10
+from resnet_utils.training import data as data_module
+from resnet_utils.training.data import CLASSES, load_cifar10
 
 BATCH_NAMES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 

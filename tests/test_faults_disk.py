@@ -8,7 +8,7 @@ import torch
 from fakes import interrupt_in_epoch
 
 from resnet_utils import Recipe, RunCache, synthetic, train
-from resnet_utils.atomic import write_problem
+from resnet_utils.storage.atomic import write_problem
 
 DATA = synthetic(128, 64, seed=0)
 RECIPE = Recipe(epochs=2, batch_size=64)

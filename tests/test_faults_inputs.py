@@ -1,6 +1,5 @@
 """Inputs and messages (issue 13): option types, depths from papermill, recipes, divergence."""
 
-import importlib
 import json
 import math
 
@@ -9,10 +8,10 @@ import torch
 from torch import nn
 
 from resnet_utils import Recipe, build_model, models, synthetic
-from resnet_utils.train import fit
+from resnet_utils.training import loop as train_module
+from resnet_utils.training.loop import fit
 
 DATA = synthetic(128, 64, seed=0)
-train_module = importlib.import_module("resnet_utils.train")  # the module, not the function
 
 # --- 4. option types -------------------------------------------------------------------
 
@@ -56,42 +55,6 @@ def test_canonical_lowers_the_name_and_drops_defaults():
         "resnet50",
         {"num_classes": 100},
     )
-
-
-# --- papermill depths ------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "given, depths",
-    [
-        ([56, 20], [20, 56]),
-        ((20,), [20]),
-        ("[20, 56]", [20, 56]),
-        ("20,56", [20, 56]),
-        (" 56, 20, 20 ", [20, 56]),
-        ("(110, 20)", [20, 110]),
-        (32, [32]),
-    ],
-)
-def test_depths_come_as_a_list_or_as_text(given, depths):
-    assert models.parse_depths(given) == depths
-
-
-def test_no_depths_says_what_to_give():
-    for empty in ([], "[]", ""):
-        with pytest.raises(ValueError, match=r"at least one depth.*\[20, 56\]"):
-            models.parse_depths(empty)
-
-
-@pytest.mark.parametrize("bad", ["twenty", "[20, 56", "20 56", "[20, 'x']", [20.5], [True]])
-def test_bad_depth_text_points_papermill_users_at_y(bad):
-    with pytest.raises(ValueError, match=r"-y 'depths: \[20, 56\]'"):
-        models.parse_depths(bad)
-
-
-def test_a_depth_not_of_the_form_6n_plus_2_is_named():
-    with pytest.raises(ValueError, match=r"depth 21 is not of the form 6n\+2"):
-        models.parse_depths("[20, 21]")
 
 
 # --- Recipe ------------------------------------------------------------------------------

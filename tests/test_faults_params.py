@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 import torch
 
-from resnet_utils import paths
-from resnet_utils.atomic import load_tensors
-from resnet_utils.hardware import autocast_dtype
-from resnet_utils.params import _RULES, BadParameter, parameters
-from resnet_utils.reference import BadReference, load_record
+from resnet_utils.course.params import _RULES, BadParameter, parameters
+from resnet_utils.course.reference import BadReference, load_record
+from resnet_utils.storage import paths
+from resnet_utils.storage.atomic import load_tensors
+from resnet_utils.training.hardware import autocast_dtype
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.py"))
 
@@ -144,7 +144,7 @@ def test_only_the_course_temporaries_are_removed_from_a_shared_folder(tmp_path, 
 def test_one_seed_is_one_seed():
     from fakes import fake_run
 
-    from resnet_utils.groups import RunGroup
+    from resnet_utils.training.groups import RunGroup
 
     assert ", 1 seed (0):" in RunGroup([fake_run(1.0, 0.5)], None).describe()
     assert (

@@ -3,7 +3,7 @@ import torch
 from torch import nn
 
 from resnet_utils import build_model, synthetic
-from resnet_utils.inspect_blocks import (
+from resnet_utils.measure.blocks import (
     blocks,
     deletable_blocks,
     downsampling_blocks,

@@ -5,8 +5,8 @@ import pytest
 from fakes import fake_run
 
 from resnet_utils import checks
-from resnet_utils.groups import RunGroup
-from resnet_utils.verdicts import compare
+from resnet_utils.report.verdicts import compare
+from resnet_utils.training.groups import RunGroup
 
 
 def _group(name, losses, accs=None):
@@ -138,7 +138,7 @@ def test_the_loss_band_comes_from_each_seeds_per_image_spread_and_the_image_coun
     import torch
 
     from resnet_utils import build_model
-    from resnet_utils.runs import Run
+    from resnet_utils.training.runs import Run
 
     images = torch.randn(32, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     labels = torch.arange(32) % 10

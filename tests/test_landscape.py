@@ -8,8 +8,7 @@ from torch import nn
 matplotlib.use("Agg")
 
 from resnet_utils import build_model, synthetic  # noqa: E402
-from resnet_utils.data import normalize  # noqa: E402
-from resnet_utils.landscape import (  # noqa: E402
+from resnet_utils.measure.landscape import (  # noqa: E402
     classification_loss,
     difference,
     evaluations,
@@ -21,7 +20,8 @@ from resnet_utils.landscape import (  # noqa: E402
     surface_2d,
     turning_points,
 )
-from resnet_utils.plots import plot_slices, plot_surfaces  # noqa: E402
+from resnet_utils.report.plots import plot_slices, plot_surfaces  # noqa: E402
+from resnet_utils.training.data import normalize  # noqa: E402
 
 
 @pytest.fixture(scope="module")

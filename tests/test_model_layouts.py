@@ -8,8 +8,8 @@ import pytest
 import torch
 
 from resnet_utils import build_model
-from resnet_utils.cache import module_layout
 from resnet_utils.models import BasicBlock, ImageNetBasicBlock, Variant, VariantBlock
+from resnet_utils.training.cache import module_layout
 
 # Recorded before the plain BasicBlock and the VariantBlock were split (issue 22).
 LAYOUTS = {

@@ -9,11 +9,11 @@ import nbformat
 import torch
 from fakes import fake_run
 
-from resnet_utils.data import synthetic
-from resnet_utils.groups import RunGroup
-from resnet_utils.profiles import Recipe, get_profile
-from resnet_utils.session import Session
-from resnet_utils.tables import verdict_table
+from resnet_utils.course.session import Session
+from resnet_utils.report.tables import verdict_table
+from resnet_utils.training.data import synthetic
+from resnet_utils.training.groups import RunGroup
+from resnet_utils.training.profiles import Recipe, get_profile
 
 TOOLS = Path(__file__).parent.parent / "tools"
 
@@ -138,7 +138,7 @@ def test_lesions_of_nets_with_different_blocks_share_one_axis_in_forward_order()
     import matplotlib
 
     matplotlib.use("Agg")
-    from resnet_utils.plots import plot_lesions
+    from resnet_utils.report.plots import plot_lesions
 
     plain = {"layer1.0": 0.5, "layer2.1": 0.4}
     resnet = {"layer1.0": 0.6, "layer2.0": 0.55, "layer2.1": 0.58}

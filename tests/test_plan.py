@@ -5,11 +5,11 @@ import pytest
 import torch
 from fakes import interrupt_in_epoch
 
-from resnet_utils.cache import RunCache
-from resnet_utils.data import synthetic
-from resnet_utils.plan import PlannedNet, _duration, make_plan
-from resnet_utils.profiles import Recipe
-from resnet_utils.runs import train
+from resnet_utils.training.cache import RunCache
+from resnet_utils.training.data import synthetic
+from resnet_utils.training.plan import PlannedNet, _duration, make_plan
+from resnet_utils.training.profiles import Recipe
+from resnet_utils.training.runs import train
 
 RECIPE = Recipe(epochs=3, batch_size=64)
 DEVICE = torch.device("cpu")

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from resnet_utils.profiles import get_profile
+from resnet_utils.training.profiles import get_profile
 
 
 def test_environment_overrides_auto_only(monkeypatch):
@@ -57,7 +57,7 @@ def test_epochs_override():
 
 
 def test_the_colab_profile_says_it_is_untimed_and_meant_for_a_gpu():
-    from resnet_utils.guidance import device_advice
+    from resnet_utils.course.guidance import device_advice
 
     on_gpu = device_advice("colab", torch.device("cuda"), colab=True)
     assert "50,000" in on_gpu and "not been measured" in on_gpu and "Runtime menu" not in on_gpu

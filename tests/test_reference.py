@@ -10,9 +10,7 @@ import pytest
 import torch
 
 from resnet_utils import synthetic
-from resnet_utils.data import load_cifar10
-from resnet_utils.profiles import Recipe
-from resnet_utils.reference import (
+from resnet_utils.course.reference import (
     REQUIRED,
     BadReference,
     available,
@@ -25,10 +23,12 @@ from resnet_utils.reference import (
     shipped_seeds,
     show_beside_references,
 )
-from resnet_utils.runs import train
-from resnet_utils.session import Session
-from resnet_utils.train import evaluate
-from resnet_utils.verdicts import compare
+from resnet_utils.course.session import Session
+from resnet_utils.report.verdicts import compare
+from resnet_utils.training.data import load_cifar10
+from resnet_utils.training.loop import evaluate
+from resnet_utils.training.profiles import Recipe
+from resnet_utils.training.runs import train
 
 matplotlib.use("Agg")
 SHIPPED = ("plain20", "plain56", "resnet20", "resnet56")
@@ -164,7 +164,7 @@ def test_a_shipped_net_scores_on_cifar10_what_its_record_says(real_cifar10_dir):
 
 
 def test_the_summary_carries_every_runs_curves(tmp_path, cache_dir):
-    from resnet_utils.profiles import get_profile
+    from resnet_utils.training.profiles import get_profile
 
     data = synthetic(64, 32, seed=0)
     session = Session("01_degradation", get_profile("smoke"), torch.device("cpu"), data, progress=False)

@@ -7,10 +7,10 @@ import pytest
 import torch
 from fakes import interrupt_in_epoch
 
-from resnet_utils.cache import RunCache
-from resnet_utils.data import synthetic
-from resnet_utils.profiles import Recipe
-from resnet_utils.runs import train
+from resnet_utils.training.cache import RunCache
+from resnet_utils.training.data import synthetic
+from resnet_utils.training.profiles import Recipe
+from resnet_utils.training.runs import train
 
 CURVES = ("train_loss", "train_acc", "test_loss", "test_acc", "lr", "grad_norms")
 RECIPE = Recipe(epochs=4, batch_size=64)

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from resnet_utils import Recipe, build_model, fit, synthetic
-from resnet_utils.counting import step_seconds
-from resnet_utils.data import normalize, random_crop_flip
+from resnet_utils.measure.counting import step_seconds
 from resnet_utils.models import weighted_layers
-from resnet_utils.step import GradNorms, TrainingStep, prepare_batch
-from resnet_utils.train import seconds_per_step
+from resnet_utils.training.data import normalize, random_crop_flip
+from resnet_utils.training.loop import seconds_per_step
+from resnet_utils.training.step import GradNorms, TrainingStep, prepare_batch
 
 DATA = synthetic(64, 32, seed=0)
 RECIPE = Recipe(epochs=1, batch_size=16, lr=0.05, momentum=0.8, weight_decay=1e-4)

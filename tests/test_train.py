@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from resnet_utils import Recipe, build_model, evaluate, fit, synthetic
-from resnet_utils.train import _scheduler
+from resnet_utils.training.loop import _scheduler
 
 DATA = synthetic(256, 128, seed=0)
 # A task a net learns for sure in fp32 and bf16 alike: 48 steps on 512 synthetic images reach
@@ -95,7 +95,7 @@ def test_schedules():
 
 
 def test_autocast_can_be_switched_off_and_is_recorded():
-    from resnet_utils.hardware import autocast_dtype, precision_name
+    from resnet_utils.training.hardware import autocast_dtype, precision_name
 
     torch.manual_seed(0)
     history = fit(

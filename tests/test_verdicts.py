@@ -5,8 +5,8 @@ import math
 import pytest
 from fakes import fake_run
 
-from resnet_utils.groups import RunGroup
-from resnet_utils.verdicts import LN10, Verdict, compare, learned, t975
+from resnet_utils.report.verdicts import LN10, Verdict, compare, learned, t975
+from resnet_utils.training.groups import RunGroup
 
 
 def group(values, name="resnet20"):

@@ -10,10 +10,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from resnet_utils import build_model, synthetic  # noqa: E402
-from resnet_utils.data import normalize  # noqa: E402
-from resnet_utils.inspect_blocks import residual_branch_stats  # noqa: E402
-from resnet_utils.plots import label_epoch_panel, plot_layer_norms, plot_responses  # noqa: E402
-from resnet_utils.widgets import block_picker, depth_control, depth_slider  # noqa: E402
+from resnet_utils.measure.blocks import residual_branch_stats  # noqa: E402
+from resnet_utils.report.plots import label_epoch_panel, plot_layer_norms, plot_responses  # noqa: E402
+from resnet_utils.report.widgets import block_picker, depth_control, depth_slider  # noqa: E402
+from resnet_utils.training.data import normalize  # noqa: E402
 
 DEPTHS = range(20, 111, 6)  # the 16 depths notebook 1 offers
 

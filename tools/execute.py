@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     profile = args.profile.strip().lower() or "auto"
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from resnet_utils.profiles import PROFILES
+    from resnet_utils.training.profiles import PROFILES
 
     if profile != "auto" and profile not in PROFILES:
         print(f"error: PROFILE={args.profile!r} is not a profile: use one of {PROFILES} or auto.")

@@ -301,10 +301,10 @@ def resume_check(device: str, *, smoke: bool) -> dict:
     import torch
     from fakes import interrupt_in_epoch
 
-    from resnet_utils.cache import RunCache
-    from resnet_utils.data import synthetic
-    from resnet_utils.profiles import Recipe
-    from resnet_utils.runs import train
+    from resnet_utils.training.cache import RunCache
+    from resnet_utils.training.data import synthetic
+    from resnet_utils.training.profiles import Recipe
+    from resnet_utils.training.runs import train
 
     curves = ("train_loss", "train_acc", "test_loss", "test_acc", "lr")
     data = synthetic(256, 128, seed=3)
@@ -464,7 +464,7 @@ def notebook_literals(path: Path) -> dict:
 def colab_workload(notebooks: Path = ROOT / "notebooks", profile: str = "colab") -> list[Work]:
     """What each notebook trains under ``profile``, read from its parameters and budgets
     (seeds, depths, BUDGETS, VARIANTS) and its training cells' net lists, as written there."""
-    from resnet_utils.profiles import get_profile
+    from resnet_utils.training.profiles import get_profile
 
     epochs = get_profile(profile).recipe.epochs
     batch = get_profile(profile).recipe.batch_size
@@ -545,12 +545,12 @@ def stage_colab(ctx) -> None:
     import torch
 
     from resnet_utils import build_model, fit
-    from resnet_utils.counting import multiply_adds
-    from resnet_utils.data import synthetic
-    from resnet_utils.hardware import describe_device
-    from resnet_utils.plan import EVAL_SHARE
-    from resnet_utils.profiles import Recipe, get_profile
-    from resnet_utils.train import seconds_per_step
+    from resnet_utils.measure.counting import multiply_adds
+    from resnet_utils.training.data import synthetic
+    from resnet_utils.training.hardware import describe_device
+    from resnet_utils.training.loop import seconds_per_step
+    from resnet_utils.training.plan import EVAL_SHARE
+    from resnet_utils.training.profiles import Recipe, get_profile
 
     report, budget = ctx.report, ctx.budget
     work = colab_workload()
@@ -658,7 +658,7 @@ class Job:
 def parse_recipe(text: str):
     """'paper' (the paper's 164 epochs, step schedule), 'step:E', 'onecycle:E' or 'auto'
     (None: chosen from the budget)."""
-    from resnet_utils.profiles import Recipe, get_profile
+    from resnet_utils.training.profiles import Recipe, get_profile
 
     text = text.strip().lower()
     if text == "auto":
@@ -706,7 +706,7 @@ def plan_references(
     Given no recipe: the paper's if every job fits (and ``max_epochs`` allows it), else the
     longest one-cycle schedule (of ``min_epochs`` to ``max_epochs``) that fits every job, else
     ``min_epochs`` for as many jobs, in order, as fit. Given one, as many jobs as fit, in order."""
-    from resnet_utils.profiles import Recipe, get_profile
+    from resnet_utils.training.profiles import Recipe, get_profile
 
     slow = parallel / gain  # one job's slowdown beside the others
 
@@ -819,10 +819,10 @@ def estimate_epochs(ctx, nets) -> dict[str, float]:
     import torch
 
     from resnet_utils import build_model
-    from resnet_utils.data import synthetic
-    from resnet_utils.plan import EVAL_SHARE
-    from resnet_utils.profiles import Recipe
-    from resnet_utils.train import seconds_per_step
+    from resnet_utils.training.data import synthetic
+    from resnet_utils.training.loop import seconds_per_step
+    from resnet_utils.training.plan import EVAL_SHARE
+    from resnet_utils.training.profiles import Recipe
 
     n_train, n_test = (128, 64) if ctx.smoke else (50_000, 10_000)
     data = synthetic(min(n_train, 2048), 64, seed=0)
@@ -961,11 +961,11 @@ def worker(spec: dict) -> int:
     import torch
 
     from resnet_utils import build_model
-    from resnet_utils.data import synthetic
-    from resnet_utils.profiles import Recipe
+    from resnet_utils.training.data import synthetic
+    from resnet_utils.training.profiles import Recipe
 
     if spec["mode"] == "time":
-        from resnet_utils.train import seconds_per_step
+        from resnet_utils.training.loop import seconds_per_step
 
         barrier = Path(spec["barrier"])
         data = synthetic(1024, 64, seed=0)
@@ -982,10 +982,10 @@ def worker(spec: dict) -> int:
         (barrier / f"result-{spec['index']}").write_text(json.dumps({"seconds": seconds}))
         return 0
 
-    from resnet_utils.cache import RunCache
-    from resnet_utils.data import load_cifar10
-    from resnet_utils.reference import ship_net
-    from resnet_utils.runs import train
+    from resnet_utils.course.reference import ship_net
+    from resnet_utils.training.cache import RunCache
+    from resnet_utils.training.data import load_cifar10
+    from resnet_utils.training.runs import train
 
     refs = Path(spec["refs"])
     data = synthetic(128, 64, seed=0) if spec["smoke"] else load_cifar10(spec["data"], download=False)
@@ -1200,7 +1200,7 @@ class Context:
         return self._cifar
 
     def load_cifar10(self):
-        from resnet_utils.data import load_cifar10
+        from resnet_utils.training.data import load_cifar10
 
         return load_cifar10(self.cifar10(), download=False)
 
@@ -1264,7 +1264,7 @@ def main(argv=None) -> int:
     report = Report(out, dict(shown, stages=stages))
     ctx = Context(args, report, budget, scratch)
 
-    from resnet_utils.hardware import autocast_dtype, describe_device, precision_name
+    from resnet_utils.training.hardware import autocast_dtype, describe_device, precision_name
 
     device = torch.device(args.device)
     report.data["device"] = f"{describe_device(device)}, {precision_name(autocast_dtype(device))}"

@@ -20,11 +20,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from resnet_utils.cache import RunCache  # noqa: E402
-from resnet_utils.data import load_cifar10  # noqa: E402
-from resnet_utils.profiles import Recipe  # noqa: E402
-from resnet_utils.reference import NETS_FOLDER, ship_net, stem  # noqa: E402
-from resnet_utils.runs import train  # noqa: E402
+from resnet_utils.course.reference import NETS_FOLDER, ship_net, stem  # noqa: E402
+from resnet_utils.training.cache import RunCache  # noqa: E402
+from resnet_utils.training.data import load_cifar10  # noqa: E402
+from resnet_utils.training.profiles import Recipe  # noqa: E402
+from resnet_utils.training.runs import train  # noqa: E402
 
 NETS = ("resnet56", "plain56", "resnet20", "plain20")
 

@@ -13,8 +13,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..verdicts import learned
-from .common import CheckFailed, passed
+from resnet_utils.checks.common import CheckFailed, passed
+from resnet_utils.report.verdicts import learned
 
 SEED_STATEMENTS = {
     "a": "on every seed, {a}'s {metric} is higher than {b}'s, by more than {noise}",

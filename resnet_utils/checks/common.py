@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
-from ..models import count_parameters
+from resnet_utils.models import count_parameters
 
 
 class CheckFailed(AssertionError):

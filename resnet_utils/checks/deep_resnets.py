@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ..analysis import stage_shapes
-from ..counting import multiply_adds
-from ..models import Bottleneck, build_model, count_parameters
-from .choices import pick
-from .common import CheckFailed, as_number, bn_parameters, conv_outputs, exercise, passed, shape_of
+from resnet_utils.checks.choices import pick
+from resnet_utils.checks.common import (
+    CheckFailed,
+    as_number,
+    bn_parameters,
+    conv_outputs,
+    exercise,
+    passed,
+    shape_of,
+)
+from resnet_utils.measure.counting import multiply_adds
+from resnet_utils.measure.gradients import stage_shapes
+from resnet_utils.models import Bottleneck, build_model, count_parameters
 
 
 @exercise(

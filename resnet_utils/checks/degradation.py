@@ -7,11 +7,18 @@ from collections.abc import Callable
 
 import torch
 
-from ..analysis import gradient_norms
-from ..models import build_model, count_parameters, weighted_layers
-from ..models.cifar import blocks_per_stage
-from .choices import check_seed_agreement, loss_bands
-from .common import CheckFailed, as_number, bn_parameters, conv_outputs, exercise, passed
+from resnet_utils.checks.choices import check_seed_agreement, loss_bands
+from resnet_utils.checks.common import (
+    CheckFailed,
+    as_number,
+    bn_parameters,
+    conv_outputs,
+    exercise,
+    passed,
+)
+from resnet_utils.measure.gradients import gradient_norms
+from resnet_utils.models import build_model, count_parameters, weighted_layers
+from resnet_utils.models.cifar import blocks_per_stage
 
 
 @exercise(

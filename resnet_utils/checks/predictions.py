@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .common import CheckFailed
+from resnet_utils.checks.common import CheckFailed
 
 
 def predict(prediction, choices: Sequence[str]) -> None:

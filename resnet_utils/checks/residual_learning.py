@@ -8,10 +8,10 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
-from ..inspect_blocks import blocks, deletable_blocks, evaluating, temporary_hooks
-from ..models import build_model
-from .choices import pick
-from .common import CheckFailed, as_number, exercise, passed, shape_of
+from resnet_utils.checks.choices import pick
+from resnet_utils.checks.common import CheckFailed, as_number, exercise, passed, shape_of
+from resnet_utils.measure.blocks import blocks, deletable_blocks, evaluating, temporary_hooks
+from resnet_utils.models import build_model
 
 
 @exercise(

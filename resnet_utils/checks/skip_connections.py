@@ -8,9 +8,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models import ZeroPadShortcut, build_model, count_parameters
-from .choices import check_seed_agreement, loss_bands
-from .common import (
+from resnet_utils.checks.choices import check_seed_agreement, loss_bands
+from resnet_utils.checks.common import (
     CheckFailed,
     as_number,
     as_tensor,
@@ -20,6 +19,7 @@ from .common import (
     same,
     shape_of,
 )
+from resnet_utils.models import ZeroPadShortcut, build_model, count_parameters
 
 
 def _branch(in_channels: int, out_channels: int, stride: int) -> nn.Module:

@@ -8,9 +8,8 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ..models import Variant, VariantBlock
-from .choices import accuracy_band, check_seed_agreement, per_seed
-from .common import (
+from resnet_utils.checks.choices import accuracy_band, check_seed_agreement, per_seed
+from resnet_utils.checks.common import (
     CheckFailed,
     as_number,
     as_tensor,
@@ -20,6 +19,7 @@ from .common import (
     same,
     shape_of,
 )
+from resnet_utils.models import Variant, VariantBlock
 
 
 @exercise(

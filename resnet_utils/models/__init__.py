@@ -14,16 +14,15 @@ Two families:
 
 from __future__ import annotations
 
-import ast
 import math
 import numbers
 import re
 
 from torch import nn
 
-from .cifar import SHORTCUTS, BasicBlock, CifarNet, ZeroPadShortcut, blocks_per_stage
-from .imagenet import STAGE_BLOCKS, Bottleneck, ImageNetBasicBlock, ImageNetResNet
-from .variants import Variant, VariantBlock
+from resnet_utils.models.cifar import SHORTCUTS, BasicBlock, CifarNet, ZeroPadShortcut, blocks_per_stage
+from resnet_utils.models.imagenet import STAGE_BLOCKS, Bottleneck, ImageNetBasicBlock, ImageNetResNet
+from resnet_utils.models.variants import Variant, VariantBlock
 
 __all__ = [
     "BasicBlock",
@@ -38,7 +37,6 @@ __all__ = [
     "build_model",
     "canonical",
     "count_parameters",
-    "parse_depths",
     "weighted_layers",
 ]
 
@@ -208,40 +206,6 @@ def _plain(value):
     if isinstance(value, numbers.Integral):
         return int(value)
     return float(value)
-
-
-def parse_depths(value) -> list[int]:
-    """CIFAR depths (6n+2) from a list or tuple of ints, or from text: "[20, 56]" or "20, 56".
-
-    Papermill's ``-p depths "[20, 56]"`` passes the text, not a list; this reads either.
-    Returns the depths sorted, without repeats; ValueError says what to give otherwise.
-    """
-    given = value
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            value = ast.literal_eval(text if text.startswith(("[", "(")) else f"[{text}]")
-        except (ValueError, SyntaxError):
-            raise ValueError(
-                f"depths {given!r} is not a list of depths: give for example [20, 56] or "
-                "'20, 56' (with papermill: -y 'depths: [20, 56]')."
-            ) from None
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        value = [value]
-    if not isinstance(value, (list, tuple)) or not all(
-        isinstance(d, numbers.Integral) and not isinstance(d, bool) for d in value
-    ):
-        raise ValueError(
-            f"depths {given!r} is not a list of whole numbers: give for example [20, 56] "
-            "(with papermill: -y 'depths: [20, 56]')."
-        )
-    if not value:
-        raise ValueError(
-            "depths is empty: give at least one depth of the form 6n+2, for example [20] or [20, 56]."
-        )
-    for depth in value:
-        blocks_per_stage(int(depth))  # ValueError naming the valid depths
-    return sorted({int(d) for d in value})
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -13,14 +13,9 @@ is built with them only when a variant option is given.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-if TYPE_CHECKING:  # variants.py builds on this module, not the other way round
-    from .variants import Variant
 
 STAGE_WIDTHS = (16, 32, 64)
 SHORTCUTS = ("A", "B", "conv")
@@ -126,7 +121,7 @@ class CifarNet(nn.Module):
         batchnorm: bool = True,
         num_classes: int = 10,
         init: str = "kaiming",
-        variant: Variant | None = None,
+        variant=None,  # a variants.Variant; not imported here: variants.py builds on this module
     ):
         super().__init__()
         n = blocks_per_stage(depth)

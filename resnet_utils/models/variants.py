@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .cifar import BasicBlock, norm
+from resnet_utils.models.cifar import BasicBlock, norm
 
 ORDERINGS = ("original", "bn_after_add", "relu_before_add", "relu_preact", "preact")
 GATES = (None, "exclusive", "shortcut")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numbers
 import os
 
-from .models.cifar import blocks_per_stage
+from resnet_utils.models.cifar import blocks_per_stage
 
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off")

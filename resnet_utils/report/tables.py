@@ -3,7 +3,7 @@ as a wall, while a table lets the eye run down the column that matters."""
 
 from __future__ import annotations
 
-from .verdicts import PERCENT, Verdict, compare
+from resnet_utils.report.verdicts import PERCENT, Verdict, compare
 
 
 def verdict_table(

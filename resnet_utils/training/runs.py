@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from .atomic import write_problem
-from .cache import RunCache, module_layout
-from .data import ImageData
-from .hardware import autocast_dtype, pick_device, precision_name
-from .models import build_model, canonical
-from .profiles import Recipe
-from .train import fit
+from resnet_utils.models import build_model, canonical
+from resnet_utils.storage.atomic import write_problem
+from resnet_utils.training.cache import RunCache, module_layout
+from resnet_utils.training.data import ImageData
+from resnet_utils.training.hardware import autocast_dtype, pick_device, precision_name
+from resnet_utils.training.loop import fit
+from resnet_utils.training.profiles import Recipe
 
 # The per-epoch curves of every history, the ones a notebook's summary and a shipped net keep.
 CURVES = ("train_loss", "train_acc", "test_loss", "test_acc")

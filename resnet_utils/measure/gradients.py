@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .models import build_model, weighted_layers
+from resnet_utils.models import build_model, weighted_layers
 
 
 def gradient_norms(

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import torch
 
-from .atomic import save_json
-from .data import ImageData, load_cifar10, synthetic
-from .groups import RunGroup
-from .guidance import device_advice
-from .hardware import autocast_dtype, describe_device, pick_device, precision_name
-from .paths import cache_root, describe_storage, in_colab, use_storage
-from .plan import make_plan, plan_heading
-from .profiles import PROFILE_ENV, Profile, get_profile
-from .provenance import versions
-from .runs import CURVES, Run, train
+from resnet_utils.course.guidance import device_advice
+from resnet_utils.course.provenance import versions
+from resnet_utils.storage.atomic import save_json
+from resnet_utils.storage.paths import cache_root, describe_storage, in_colab, use_storage
+from resnet_utils.training.data import ImageData, load_cifar10, synthetic
+from resnet_utils.training.groups import RunGroup
+from resnet_utils.training.hardware import autocast_dtype, describe_device, pick_device, precision_name
+from resnet_utils.training.plan import make_plan, plan_heading
+from resnet_utils.training.profiles import PROFILE_ENV, Profile, get_profile
+from resnet_utils.training.runs import CURVES, Run, train
 
 SUMMARY_ENV = "RESNET_SUMMARY_DIR"
 
@@ -61,7 +61,7 @@ class Session:
 
         ``seeds=k`` repeats the run with seeds ``seed, seed + 1, ..., seed + k - 1`` (init and
         batch order change; the data subset stays) and returns a :class:`RunGroup`, whose
-        spread is what :func:`resnet_utils.verdicts.compare` measures noise with.
+        spread is what :func:`resnet_utils.report.verdicts.compare` measures noise with.
         """
         if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
             raise ValueError(f"seeds must be a whole number of runs, 1 or more, not {seeds!r}.")
@@ -87,7 +87,7 @@ class Session:
         from the cache, those left to train, and an estimate of their time on this machine
         from a few timed steps. ``nets``: names, or ``(name, options)`` or ``(name, options,
         title)`` tuples, as later given to :meth:`train`. Returns None, so that a notebook
-        cell shows the plan only (:func:`resnet_utils.plan.make_plan` gives the object)."""
+        cell shows the plan only (:func:`resnet_utils.training.plan.make_plan` gives the object)."""
         data = self.data if data is None else data
         recipe = self.recipe if recipe is None else recipe
         plan = make_plan(

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from statistics import fmean, stdev
 
-from .runs import Run
+from resnet_utils.training.runs import Run
 
 
 @dataclass

@@ -18,12 +18,12 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .atomic import load_tensors, write_atomically, write_problem
-from .data import ImageData, normalize
-from .hardware import autocast_dtype, pick_device, precision_name
-from .models import weighted_layers
-from .profiles import Recipe
-from .step import GradNorms, TrainingStep, autocast_context, prepare_batch
+from resnet_utils.models import weighted_layers
+from resnet_utils.storage.atomic import load_tensors, write_atomically, write_problem
+from resnet_utils.training.data import ImageData, normalize
+from resnet_utils.training.hardware import autocast_dtype, pick_device, precision_name
+from resnet_utils.training.profiles import Recipe
+from resnet_utils.training.step import GradNorms, TrainingStep, autocast_context, prepare_batch
 
 SYNC_EVERY = 10  # steps between progress updates and divergence checks
 # A mean cross-entropy above this has diverged, finite or not: chance on 10 classes is

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import torch
 
-from .hardware import autocast_dtype, precision_name
-from .paths import in_colab
+from resnet_utils.storage.paths import in_colab
+from resnet_utils.training.hardware import autocast_dtype, precision_name
 
 COLAB_GPU_STEPS = (
     "To use a GPU in Colab: open the Runtime menu, choose 'Change runtime type', pick a GPU "

@@ -24,11 +24,11 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from .atomic import load_tensors
-from .groups import RunGroup
-from .models import build_model
-from .plots import METRIC_LABELS, integer_ticks, plot_group
-from .runs import CURVES, Run
+from resnet_utils.models import build_model
+from resnet_utils.report.plots import METRIC_LABELS, integer_ticks, plot_group
+from resnet_utils.storage.atomic import load_tensors
+from resnet_utils.training.groups import RunGroup
+from resnet_utils.training.runs import CURVES, Run
 
 NETS_FOLDER = "reference_nets"
 REQUIRED = (
@@ -58,7 +58,7 @@ class BadReference(ValueError):
 
 
 def shipped_folder() -> Path:
-    return Path(str(resources.files(__package__).joinpath(NETS_FOLDER)))
+    return Path(str(resources.files("resnet_utils").joinpath(NETS_FOLDER)))
 
 
 def _folder(folder) -> Path:
@@ -275,10 +275,10 @@ def ship_net(run, data, folder: str | Path, *, budget: str) -> dict:
     needed to say where the net came from (the thread count too: runs differ by it)."""
     from datetime import datetime, timezone
 
-    from .atomic import save_json, save_tensors
-    from .hardware import describe_device
-    from .provenance import machine, versions
-    from .train import evaluate
+    from resnet_utils.course.provenance import machine, versions
+    from resnet_utils.storage.atomic import save_json, save_tensors
+    from resnet_utils.training.hardware import describe_device
+    from resnet_utils.training.loop import evaluate
 
     folder = Path(folder)
     seed = run.spec["seed"]
@@ -325,7 +325,7 @@ def compare_references(
     first: the degradation problem is about fitting), each over the nets' shipped seeds, and
     return them as ``{(a, b): {metric: Verdict}}``. With one seed a side there is no verdict:
     ``compare`` then says only whether the difference is beyond the test set's noise."""
-    from .verdicts import compare
+    from resnet_utils.report.verdicts import compare
 
     verdicts = {}
     for a, b in pairs:

@@ -1,5 +1,5 @@
-"""One training step, taken the same way wherever it is taken: :func:`~resnet_utils.train.fit`
-trains with it, and the plan's estimate, the step timer of :mod:`~resnet_utils.counting` and
+"""One training step, taken the same way wherever it is taken: :func:`~resnet_utils.training.loop.fit`
+trains with it, and the plan's estimate, the step timer of :mod:`~resnet_utils.measure.counting` and
 the benchmarks time it, so that what is timed is what is trained.
 
 A step: forward and loss under autocast (where the device has a fast low-precision format),
@@ -17,10 +17,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import normalize, random_crop_flip
-from .hardware import autocast_dtype
-from .models import weighted_layers
-from .profiles import Recipe
+from resnet_utils.models import weighted_layers
+from resnet_utils.training.data import normalize, random_crop_flip
+from resnet_utils.training.hardware import autocast_dtype
+from resnet_utils.training.profiles import Recipe
 
 
 class TrainingStep:

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .profiles import Recipe
-from .step import GradNorms, TrainingStep
+from resnet_utils.training.profiles import Recipe
+from resnet_utils.training.step import GradNorms, TrainingStep
 
 STAGES = ("stem", "layer1", "layer2", "layer3", "layer4", "fc")
 
@@ -69,7 +69,7 @@ def saved_for_backward_bytes(model: nn.Module, batch_size: int = 128, input_size
 def step_seconds(
     model: nn.Module, batch_size: int = 128, input_size=(3, 32, 32), repeats: int = 5, device=None
 ) -> float:
-    """Median time of one training step as :func:`~resnet_utils.train.fit` takes it, on a
+    """Median time of one training step as :func:`~resnet_utils.training.loop.fit` takes it, on a
     batch already on the device: forward and loss (autocast where ``fit`` uses it,
     channels_last), backward, per-layer gradient norms, SGD step; after one warm-up step.
     Augmentation is left out. Times a copy: ``model`` is left as it was."""

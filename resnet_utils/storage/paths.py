@@ -8,7 +8,7 @@ import tempfile
 import warnings
 from pathlib import Path
 
-from . import atomic
+from resnet_utils.storage import atomic
 
 CACHE_ENV = "RESNET_CACHE_DIR"
 DRIVE = Path("/content/drive")

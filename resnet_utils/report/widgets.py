@@ -6,9 +6,9 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 
-from .analysis import gradient_norms_at_init, spread
-from .models import build_model, count_parameters
-from .plots import integer_ticks, plot_layer_norms
+from resnet_utils.measure.gradients import gradient_norms_at_init, spread
+from resnet_utils.models import build_model, count_parameters
+from resnet_utils.report.plots import integer_ticks, plot_layer_norms
 
 INIT_CONDITIONS = {
     "BatchNorm": {"batchnorm": True},
@@ -117,8 +117,8 @@ def block_picker(stats, *, net: str):
 
 def stage_table(depth: int, input_sizes=((3, 224, 224), (3, 32, 32))) -> str:
     """The stage layout of an ImageNet-family ResNet with its parameters and multiply-adds."""
-    from .counting import multiply_adds, parameters_per_stage
-    from .models.imagenet import STAGE_BLOCKS, STAGE_WIDTHS
+    from resnet_utils.measure.counting import multiply_adds, parameters_per_stage
+    from resnet_utils.models.imagenet import STAGE_BLOCKS, STAGE_WIDTHS
 
     kind, counts = STAGE_BLOCKS[depth]
     model = build_model(f"resnet{depth}")
@@ -148,7 +148,7 @@ def compare_runs(runs: dict, metrics=("train_loss", "test_acc")):
     """Pick two finished runs by name and overlay their curves."""
     import ipywidgets as widgets
 
-    from .plots import plot_curves
+    from resnet_utils.report.plots import plot_curves
 
     names = list(runs)
 

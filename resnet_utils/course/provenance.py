@@ -12,7 +12,7 @@ import torch
 def versions() -> dict:
     import torchvision
 
-    from . import __version__
+    from resnet_utils import __version__
 
     return {
         "python": platform.python_version(),

@@ -21,8 +21,13 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .atomic import load_tensors, remove_stale_temporaries, save_tensors, write_atomically
-from .paths import cache_root
+from resnet_utils.storage.atomic import (
+    load_tensors,
+    remove_stale_temporaries,
+    save_tensors,
+    write_atomically,
+)
+from resnet_utils.storage.paths import cache_root
 
 DATA_ENV = "CIFAR10_DIR"
 CLASSES = (

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from .atomic import load_tensors, save_json, save_tensors
-from .paths import cache_root
+from resnet_utils.storage.atomic import load_tensors, save_json, save_tensors
+from resnet_utils.storage.paths import cache_root
 
 # Bump when the history layout or the spec's meaning changes, so old entries are not misread.
 # 2: names lower-case and default options dropped before keying; the net's layout in the spec.

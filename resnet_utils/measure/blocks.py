@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .data import ImageData
-from .models import BasicBlock
-from .train import evaluate
+from resnet_utils.models import BasicBlock
+from resnet_utils.training.data import ImageData
+from resnet_utils.training.loop import evaluate
 
 
 def blocks(model: nn.Module) -> list[tuple[str, BasicBlock]]:

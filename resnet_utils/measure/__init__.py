@@ -1,0 +1,1 @@
+"""Measurements of nets: gradients, block responses and lesions, loss landscapes, cost."""

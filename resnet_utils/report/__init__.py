@@ -1,0 +1,1 @@
+"""What a notebook prints and draws: verdicts with margins, tables, plots, widgets."""
