@@ -68,29 +68,14 @@ import matplotlib.pyplot as plt
 import torch
 
 from resnet_utils import build_model, checks, count_parameters, start, weighted_layers
-from resnet_utils.course.params import parameters
 from resnet_utils.measure.gradients import gradients_at_init, spread, spreads_at_init, stage_shapes
 from resnet_utils.models import blocks_per_stage
 from resnet_utils.report.plots import plot_curves, plot_final, plot_layer_norms
 from resnet_utils.report.verdicts import compare, learned
 from resnet_utils.report.widgets import depth_slider, init_gradient_curves
 
-depths, seed, seeds, epochs, interactive, progress = parameters(
-    depths=depths, seed=seed, seeds=seeds, epochs=epochs, interactive=interactive, progress=progress
-)
+session = start("01_degradation", vars())  # checks the parameters above, then loads the data
 depths = sorted(depths)
-for depth in depths:
-    blocks_per_stage(depth)  # a depth that is not 6n+2 stops here, before any training
-session = start(
-    "01_degradation",
-    profile=profile,
-    data_dir=data_dir,
-    epochs=epochs,
-    seed=seed,
-    progress=progress,
-    summary_dir=summary_dir,
-    storage_dir=storage_dir,
-)
 
 # %% [markdown]
 # ## What a layer count means

@@ -62,31 +62,16 @@ from statistics import fmean, stdev
 import matplotlib.pyplot as plt
 
 from resnet_utils import build_model, checks, count_parameters, start
-from resnet_utils.course.params import parameters
 from resnet_utils.measure.gradients import gradient_norms_at_init, spreads_at_init
-from resnet_utils.models import BasicBlock, blocks_per_stage
+from resnet_utils.models import BasicBlock
 from resnet_utils.report.plots import plot_curves, plot_final, plot_layer_norms
 from resnet_utils.report.verdicts import compare
 from resnet_utils.report.widgets import shortcut_toggle
 
-depths, seed, seeds, epochs, interactive, progress = parameters(
-    depths=depths, seed=seed, seeds=seeds, epochs=epochs, interactive=interactive, progress=progress
-)
-session = start(
-    "02_skip_connections",
-    profile=profile,
-    data_dir=data_dir,
-    epochs=epochs,
-    seed=seed,
-    progress=progress,
-    summary_dir=summary_dir,
-    storage_dir=storage_dir,
-)
+session = start("02_skip_connections", vars())  # checks the parameters above, then loads the data
 if depths is None:
     depths = [20, 56, 110] if session.profile.name == "full" else [20, 56]
 depths = sorted(depths)
-for depth in depths:
-    blocks_per_stage(depth)  # a depth that is not 6n+2 stops here, before any training
 
 # %% [markdown]
 # ## The block: x + F(x)

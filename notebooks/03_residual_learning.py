@@ -66,7 +66,6 @@ import matplotlib.pyplot as plt
 import torch
 
 from resnet_utils import build_model, checks, evaluate, start
-from resnet_utils.course.params import parameters
 from resnet_utils.measure.blocks import (
     calibrate_batchnorm,
     deletable_blocks,
@@ -91,28 +90,7 @@ from resnet_utils.report.plots import (
 from resnet_utils.report.verdicts import compare, learned
 from resnet_utils.report.widgets import block_picker
 
-(seed, seeds, epochs, interactive, progress, measure_images, landscape_points, landscape_images) = (
-    parameters(
-        seed=seed,
-        seeds=seeds,
-        epochs=epochs,
-        interactive=interactive,
-        progress=progress,
-        measure_images=measure_images,
-        landscape_points=landscape_points,
-        landscape_images=landscape_images,
-    )
-)
-session = start(
-    "03_residual_learning",
-    profile=profile,
-    data_dir=data_dir,
-    epochs=epochs,
-    seed=seed,
-    progress=progress,
-    summary_dir=summary_dir,
-    storage_dir=storage_dir,
-)
+session = start("03_residual_learning", vars())  # checks the parameters above, then loads the data
 names = ["plain56", "resnet20", "resnet56"] + (["resnet110"] if session.profile.name == "full" else [])
 smoke = session.profile.name == "smoke"  # every study at the least size that runs its code
 measure_images = measure_images or (64 if smoke else 500)

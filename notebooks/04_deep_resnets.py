@@ -61,7 +61,6 @@ import matplotlib.pyplot as plt
 import torchvision
 
 from resnet_utils import build_model, checks, count_parameters, start
-from resnet_utils.course.params import parameters
 from resnet_utils.measure.counting import multiply_adds, saved_for_backward_bytes, step_seconds
 from resnet_utils.measure.gradients import stage_shapes
 from resnet_utils.models import Bottleneck, ImageNetBasicBlock
@@ -69,19 +68,11 @@ from resnet_utils.report.plots import plot_curves
 from resnet_utils.report.verdicts import compare, learned
 from resnet_utils.report.widgets import resnet_selector, stage_table
 
-seed, epochs, interactive, progress, cost_batch = parameters(
-    seed=seed, epochs=epochs, interactive=interactive, progress=progress, cost_batch=cost_batch
-)
-session = start(
-    "04_deep_resnets",
-    profile=profile,
-    data_dir=data_dir,
-    epochs=epochs,
-    seed=seed,
-    progress=progress,
-    summary_dir=summary_dir,
-    storage_dir=storage_dir,
-)
+session = start("04_deep_resnets", vars())  # checks the parameters above, then loads the data
+
+# %% [markdown]
+# ## What this profile trains
+#
 # Three deep nets are far more work per image than notebook 1's. On a laptop CPU, the
 # budget that fits in minutes leaves them close to a uniform guess (training loss near ln 10),
 # too early to compare, so the quick profile trains none of them: there, the cost
@@ -89,6 +80,8 @@ session = start(
 # "full" trains on all images with the paper's step schedule and its warm-up: lr 0.01 for
 # the first 400 iterations, then 0.1 (He et al. 2015, sec. 4.2, for their 110-layer net;
 # 0.1 from the first step blew up in our earlier quick runs of these nets).
+
+# %%
 BUDGETS = {
     "smoke": {"images": 128, "epochs": 1, "stem_images": 128, "stem_epochs": 1},
     "quick": None,

@@ -66,34 +66,27 @@ import matplotlib.pyplot as plt
 import torch
 
 from resnet_utils import build_model, checks, count_parameters, start
-from resnet_utils.course.params import parameters
 from resnet_utils.measure.blocks import calibrate_batchnorm, gate_openings
-from resnet_utils.models import blocks_per_stage
 from resnet_utils.report.plots import plot_curves, plot_final
 from resnet_utils.report.tables import verdict_table
 from resnet_utils.report.verdicts import compare
 from resnet_utils.report.widgets import compare_runs
 
-depth, seed, seeds, epochs, interactive, progress = parameters(
-    depth=depth, seed=seed, seeds=seeds, epochs=epochs, interactive=interactive, progress=progress
-)
-session = start(
-    "05_skip_variants",
-    profile=profile,
-    data_dir=data_dir,
-    epochs=epochs,
-    seed=seed,
-    progress=progress,
-    summary_dir=summary_dir,
-    storage_dir=storage_dir,
-)
+session = start("05_skip_variants", vars())  # checks the parameters above, then loads the data
+
+# %% [markdown]
+# ## What this profile trains
+#
 # Thirteen variants, each over `seeds` seeds. Under the quick profile each run is a
 # ResNet-20 on 2,000 of the profile's images in batches of 64 (the steps are printed below),
-# so that the notebook fits in about 10 minutes on a 2-core CPU. Under colab (a GPU in one sitting),
+# so that the notebook fits in minutes on a laptop CPU (the plan printed before the training
+# times it on yours). Under colab (a GPU in one sitting),
 # ResNet-20 on 10,000 images with the profile's 20 epochs. Under full, ResNet-110 with the
 # paper's recipe: hours on one GPU per seed. Neither is measured yet: the plan printed
 # before the training estimates the time on your machine. Under smoke, ResNet-8: the same
 # cells and code paths in seconds.
+
+# %%
 BUDGETS = {
     "smoke": (8, None, None),
     "quick": (20, 2_000, 64),
@@ -102,7 +95,6 @@ BUDGETS = {
 }
 default_depth, images, batch_size = BUDGETS[session.profile.name]
 depth = depth or default_depth
-blocks_per_stage(depth)  # a depth that is not 6n+2 stops here
 data = session.data if images is None else session.data.subset(images, None, seed=seed)
 recipe = replace(
     session.recipe,

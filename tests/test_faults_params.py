@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from resnet_utils.course.params import _RULES, BadParameter, parameters
+from resnet_utils.course import session as session_module
+from resnet_utils.course.params import BadParameter, check_in_place
 from resnet_utils.course.reference import BadReference, load_record
 from resnet_utils.storage import paths
 from resnet_utils.storage.atomic import load_tensors
@@ -47,33 +48,66 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]
 )
 def test_a_bad_parameter_is_named_with_what_to_give(name, value, says):
     with pytest.raises(BadParameter, match=says):
-        parameters(**{name: value})
+        check_in_place({name: value})
 
 
 def test_good_parameters_come_back_as_the_notebook_uses_them():
-    got = parameters(interactive="false", progress="True", seed=np.int64(2), seeds=3, depths=(56, 20))
-    assert got == (False, True, 2, 3, [56, 20])
-    assert type(got[2]) is int
-    assert parameters(epochs=None) is None and parameters(depth=None) is None
+    namespace = {
+        "interactive": "false",
+        "progress": "True",
+        "seed": np.int64(2),
+        "seeds": 3,
+        "depths": (56, 20),
+        "epochs": None,
+        "depth": None,
+        "plt": "not a parameter",
+    }
+    check_in_place(namespace)
+    assert namespace == {
+        "interactive": False,
+        "progress": True,
+        "seed": 2,
+        "seeds": 3,
+        "depths": [56, 20],
+        "epochs": None,
+        "depth": None,
+        "plt": "not a parameter",
+    }
+    assert type(namespace["seed"]) is int
+
+
+def test_start_checks_the_namespace_before_it_loads_anything(monkeypatch):
+    def no_loading(*args, **kwargs):
+        raise AssertionError("data loaded before the parameters were checked")
+
+    monkeypatch.setattr(session_module, "load_cifar10", no_loading)
+    monkeypatch.setattr(session_module, "synthetic", no_loading)
+    with pytest.raises(BadParameter, match="seeds must be a whole number of seeds"):
+        session_module.start("01_degradation", {"profile": "quick", "seeds": "3"})
+
+
+def test_start_reads_the_sessions_own_parameters_from_the_namespace(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
+    namespace = {"profile": "smoke", "seed": 4, "progress": "false", "epochs": 1, "depths": [20]}
+    session = session_module.start("01_degradation", namespace)
+    assert (session.profile.name, session.seed, session.progress) == ("smoke", 4, False)
+    assert session.recipe.epochs == 1 and namespace["progress"] is False
+    assert "smoke" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_every_notebook_checks_its_parameters_in_the_set_up_cell(path):
+    """One call, start(<this notebook>, vars()), checks every parameter before anything runs."""
     cells = [c for c in jupytext.read(path).cells if c.cell_type == "code"]
     [index] = [i for i, c in enumerate(cells) if "parameters" in c.metadata.get("tags", [])]
-    names = [t.id for node in ast.parse(cells[index].source).body for t in getattr(node, "targets", [])]
     setup = ast.parse(cells[index + 1].source)
-    calls = [
-        n
-        for n in ast.walk(setup)
-        if isinstance(n, ast.Call) and getattr(n.func, "id", "") == "parameters"
-    ]
-    assert len(calls) == 1, f"{path.name}: one parameters(...) call in the set-up cell"
-    checked = {k.arg for k in calls[0].keywords}
-    needed = {n for n in names if n in _RULES} - {"profile", "data_dir", "summary_dir", "storage_dir"}
-    assert needed <= checked, f"{path.name} does not check {sorted(needed - checked)}"
-    first_start = cells[index + 1].source.find("start(")
-    assert cells[index + 1].source.find("parameters(") < first_start  # before anything runs
+    calls = [n for n in ast.walk(setup) if isinstance(n, ast.Call)]
+    starts = [n for n in calls if getattr(n.func, "id", "") == "start"]
+    assert len(starts) == 1, f"{path.name}: one start(...) in the set-up cell"
+    [call] = starts
+    assert [ast.unparse(a) for a in call.args] == [repr(path.stem), "vars()"], path.name
+    first = min(calls, key=lambda n: (n.lineno, n.col_offset))
+    assert first is call, f"{path.name}: start(...) is the set-up cell's first call"
 
 
 # --- precision -------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""The notebooks' parameters, checked once in the set-up cell, before anything runs.
+"""The notebooks' parameters, checked once by ``start(notebook, vars())`` in the set-up cell,
+before anything runs.
 
 Papermill passes ``-p interactive false`` as the (truthy) text "false" and ``-r seeds 3`` as
 text; a bad value found cells later shows as a raw TypeError or IndexError far from its cause.
@@ -20,16 +21,13 @@ class BadParameter(ValueError):
     """A notebook parameter that cannot be used; the message names it and what to give."""
 
 
-def parameters(**given):
-    """The parameters as the notebook uses them, in the order given (one value: that value):
-    ``seed, seeds = parameters(seed=seed, seeds=seeds)``. Flags given as text ("false",
-    "true") become booleans; a value that cannot be used raises :class:`BadParameter`,
-    naming the parameter and what to give."""
-    checked = []
-    for name, value in given.items():
-        rule = _RULES.get(name)
-        checked.append(value if rule is None else rule(name, value))
-    return checked[0] if len(checked) == 1 else tuple(checked)
+def check_in_place(namespace: dict) -> None:
+    """Check every parameter in ``namespace`` (a notebook's ``vars()`` after its parameters
+    cell) that the course knows, and put back the value as the notebook uses it; names
+    without a rule are left alone."""
+    for name, rule in _RULES.items():
+        if name in namespace:
+            namespace[name] = rule(name, namespace[name])
 
 
 def _whole(name: str, value, *, low: int, what: str, optional: bool = False):

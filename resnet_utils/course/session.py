@@ -13,6 +13,7 @@ from pathlib import Path
 import torch
 
 from resnet_utils.course.guidance import device_advice
+from resnet_utils.course.params import check_in_place
 from resnet_utils.course.provenance import versions
 from resnet_utils.storage.atomic import save_json
 from resnet_utils.storage.paths import cache_root, describe_storage, in_colab, use_storage
@@ -166,8 +167,13 @@ def timing_sentence(record: dict, profile: str) -> str:
     )
 
 
+# The parameters every notebook's parameters cell has, and start() reads from it.
+SESSION_PARAMETERS = ("profile", "data_dir", "epochs", "seed", "progress", "summary_dir", "storage_dir")
+
+
 def start(
     notebook: str,
+    parameters: dict | None = None,
     *,
     profile: str = "auto",
     data_dir: str | None = None,
@@ -183,7 +189,16 @@ def start(
     ``storage_dir`` moves the data and the run cache (for example to a Google Drive folder in
     Colab, so that a new runtime finds the finished runs); None keeps ``$RESNET_CACHE_DIR``.
     In Colab it also turns on the widget support the notebook's widgets need.
+
+    ``parameters``: a notebook passes its namespace, ``vars()``, after the parameters cell.
+    Every parameter in it is checked at once (a bad value stops here, saying what to give) and
+    replaced by its checked value (papermill's text "false" becomes False), and the session's
+    own (:data:`SESSION_PARAMETERS`) are read from it instead of from the keywords.
     """
+    if parameters is not None:
+        check_in_place(parameters)
+        own = {name: parameters[name] for name in SESSION_PARAMETERS if name in parameters}
+        return start(notebook, device=device, **own)
     if in_colab():
         enable_colab_widgets()
     chosen = get_profile(profile).with_epochs(epochs)
