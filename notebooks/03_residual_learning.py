@@ -66,29 +66,9 @@ import matplotlib.pyplot as plt
 import torch
 
 from resnet_utils import build_model, checks, evaluate, start
-from resnet_utils.measure.blocks import (
-    calibrate_batchnorm,
-    deletable_blocks,
-    downsampling_blocks,
-    layer_responses,
-    lesion_study,
-    residual_branch_stats,
-)
-from resnet_utils.measure.landscape import (
-    classification_loss,
-    evaluations,
-    landscape_study,
-    turning_points,
-)
-from resnet_utils.report.plots import (
-    integer_ticks,
-    plot_lesions,
-    plot_responses,
-    plot_slices,
-    plot_surfaces,
-)
+from resnet_utils.measure.blocks import calibrate_batchnorm, layer_responses, residual_branch_stats
+from resnet_utils.report.plots import integer_ticks, plot_responses
 from resnet_utils.report.verdicts import compare, learned
-from resnet_utils.report.widgets import block_picker
 
 session = start("03_residual_learning", vars())  # checks the parameters above, then loads the data
 names = ["plain56", "resnet20", "resnet56"] + (["resnet110"] if session.profile.name == "full" else [])
@@ -248,6 +228,8 @@ for name in branches:
 # kernel.)
 
 # %%
+from resnet_utils.report.widgets import block_picker
+
 if interactive and "resnet56" in branches:
     first_seed = groups["resnet56"].finished[0].spec["seed"]
     block_picker(branches["resnet56"][0], net=f"ResNet-56 (trained, seed {first_seed})")
@@ -279,6 +261,9 @@ prediction = None  # "layer1", "layer2" or "layer3"
 checks.predict(prediction, ["layer1", "layer2", "layer3"])
 
 # %%
+from resnet_utils.measure.blocks import deletable_blocks, downsampling_blocks, lesion_study
+from resnet_utils.report.plots import plot_lesions
+
 lesion_nets = [n for n in ("plain56", "resnet56") if n in trained]
 deletable = deletable_blocks(trained[lesion_nets[0]][0])
 downsampling = downsampling_blocks(trained["resnet56"][0]) if "resnet56" in trained else []
@@ -394,6 +379,14 @@ checks.lesion_reading(lesion_answer, lesion_verdict)
 # trained weights, and which surface will be rougher?
 
 # %%
+from resnet_utils.measure.landscape import (
+    classification_loss,
+    evaluations,
+    landscape_study,
+    turning_points,
+)
+from resnet_utils.report.plots import plot_slices, plot_surfaces
+
 landscape_nets = {n: trained[n][0] for n in ("plain56", "resnet56") if n in trained}
 points = landscape_points or {"smoke": 3, "quick": 11}.get(session.profile.name, 25)
 x_land, y_land = session.data.sample(landscape_images, seed=seed, split="train")
