@@ -62,3 +62,12 @@ def test_no_private_name_is_imported_from_another_module():
         if imported.startswith("_") and not imported.startswith("__")
     ]
     assert private == []
+
+
+def test_the_readme_names_every_subpackage_where_a_maintainer_looks():
+    readme = (ROOT / "README.md").read_text()
+    maintaining = readme[readme.index("## Maintaining") :]
+    subpackages = sorted(p.parent.name for p in PACKAGE.glob("*/__init__.py"))
+    assert len(subpackages) >= 6
+    missing = [name for name in subpackages if f"- `{name}/`" not in maintaining]
+    assert missing == []
