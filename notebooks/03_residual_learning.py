@@ -439,11 +439,16 @@ for name, values in rise.items():
         f"the loss rises by {fmean(values):.3g} on average over {len(values)} random directions "
         f"(min {min(values):.3g}, max {max(values):.3g})"
     )
+
+# %% [markdown]
+# **How sharp is each minimum?** The loss one step away from the trained weights, in every
+# random direction: the rises differ by orders of magnitude, so they are compared on a log scale.
+
+# %%
 if {"plain56", "resnet56"} <= rise.keys():
-    # Rises differ by orders of magnitude: compared on a log scale, one value per direction.
-    # A log needs a positive number, and a rise can be 0 or negative (the loss one step away
-    # lower than at the centre, on these images): such a direction counts as a rise of 1e-9,
-    # "no rise at all", rather than being dropped.
+    # One value per direction. A log needs a positive number, and a rise can be 0 or negative
+    # (the loss one step away lower than at the centre, on these images): such a direction
+    # counts as a rise of 1e-9, "no rise at all", rather than being dropped.
     flat = {n: sum(v <= 1e-9 for v in rise[n]) for n in ("plain56", "resnet56")}
     if any(flat.values()):
         print(
@@ -465,7 +470,19 @@ if {"plain56", "resnet56"} <= rise.keys():
         noise="Which net's loss rises faster is within the spread over directions.",
         not_compared=f"No answer on the rise: {rise_verdict.reason}.",
     )
-    # roughness: how often the loss changes direction along each slice (1 for a clean bowl)
+    centre = coords.index(0.0)
+    print(
+        f"(At the centre: plain-56's loss {surfaces['plain56']['loss'][centre][centre]:.3f}, "
+        f"ResNet-56's {surfaces['resnet56']['loss'][centre][centre]:.3f} on these images: the "
+        "minima differ in height too, so look at the shapes as well as the rise.)"
+    )
+
+# %% [markdown]
+# **How rough is each surface?** How often the loss changes direction along each slice: 1 for a
+# clean bowl, more for a rugged surface.
+
+# %%
+if {"plain56", "resnet56"} <= rise.keys():
     turns = {
         n: [turning_points(v) for k, v in study["slices"].items() if k.startswith(n)]
         for n in ("plain56", "resnet56")
@@ -498,12 +515,6 @@ if {"plain56", "resnet56"} <= rise.keys():
             lower="ResNet-56's surface is the rougher, beyond the spread over directions.",
             noise="Neither surface is rougher beyond the spread over directions.",
         )
-    centre = coords.index(0.0)
-    print(
-        f"(At the centre: plain-56's loss {surfaces['plain56']['loss'][centre][centre]:.3f}, "
-        f"ResNet-56's {surfaces['resnet56']['loss'][centre][centre]:.3f} on these images: the "
-        "minima differ in height too, so look at the shapes as well as the rise.)"
-    )
 
 # %% [markdown]
 # ## The same measurements on the reference nets
