@@ -6,7 +6,8 @@ from resnet_utils.course.session import Session, start  # noqa: E402
 from resnet_utils.measure.gradients import gradient_norms, gradient_norms_at_init, spread  # noqa: E402
 from resnet_utils.models import build_model, count_parameters, weighted_layers  # noqa: E402
 from resnet_utils.training.cache import RunCache, run_key  # noqa: E402
-from resnet_utils.training.data import ImageData, load_cifar10, stratified_indices, synthetic  # noqa: E402
+from resnet_utils.training.cifar10 import load_cifar10
+from resnet_utils.training.data import ImageData, stratified_indices, synthetic  # noqa: E402
 from resnet_utils.training.loop import evaluate, fit  # noqa: E402
 from resnet_utils.training.profiles import Profile, Recipe, get_profile  # noqa: E402
 from resnet_utils.training.runs import Run, train  # noqa: E402

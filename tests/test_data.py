@@ -7,13 +7,13 @@ import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
-from resnet_utils.training import data as data_module
+from resnet_utils.training import cifar10 as cifar10_module
+from resnet_utils.training.cifar10 import load_cifar10
 from resnet_utils.training.data import (
     CLASSES,
     MEAN,
     STD,
     crop_flip,
-    load_cifar10,
     normalize,
     random_crop_flip,
     stratified_indices,
@@ -121,7 +121,7 @@ def test_loads_an_image_folder_copy_and_caches_the_decoded_tensors(tmp_path, cac
     def no_decoding(path):
         raise AssertionError("decoded again instead of using the cache")
 
-    monkeypatch.setattr(data_module, "_read_image_folders", no_decoding)
+    monkeypatch.setattr(cifar10_module, "_read_image_folders", no_decoding)
     again = load_cifar10(tmp_path / "copy")
     assert torch.equal(again.train_x, data.train_x)
 
@@ -179,7 +179,7 @@ def test_failed_download_says_how_to_point_at_a_copy(cache_dir, monkeypatch):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     monkeypatch.delenv("CIFAR10_DIR", raising=False)
-    monkeypatch.setattr(data_module, "DOWNLOAD_URL", f"http://127.0.0.1:{port}/cifar.tar.gz")
+    monkeypatch.setattr(cifar10_module, "DOWNLOAD_URL", f"http://127.0.0.1:{port}/cifar.tar.gz")
     with pytest.raises(RuntimeError, match="could not download.*CIFAR10_DIR"):
         load_cifar10()
 

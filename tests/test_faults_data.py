@@ -15,8 +15,9 @@ import pytest
 import torch
 from PIL import Image
 
-from resnet_utils.training import data as data_module
-from resnet_utils.training.data import CLASSES, load_cifar10
+from resnet_utils.training import cifar10 as cifar10_module
+from resnet_utils.training.cifar10 import load_cifar10
+from resnet_utils.training.data import CLASSES
 
 BATCH_NAMES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
 
@@ -83,7 +84,7 @@ def server(fake_release, monkeypatch):
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{httpd.server_address[1]}/cifar-10-python.tar.gz"
-    monkeypatch.setattr(data_module, "DOWNLOAD_URL", url)
+    monkeypatch.setattr(cifar10_module, "DOWNLOAD_URL", url)
     yield requests
     httpd.shutdown()
     httpd.server_close()
@@ -135,8 +136,8 @@ def test_a_download_that_gets_no_answer_times_out_with_what_to_do(cache_dir, mon
 
     threading.Thread(target=accept_and_say_nothing, daemon=True).start()
     port = listener.getsockname()[1]
-    monkeypatch.setattr(data_module, "DOWNLOAD_URL", f"http://127.0.0.1:{port}/cifar.tar.gz")
-    monkeypatch.setattr(data_module, "DOWNLOAD_TIMEOUT", 1)
+    monkeypatch.setattr(cifar10_module, "DOWNLOAD_URL", f"http://127.0.0.1:{port}/cifar.tar.gz")
+    monkeypatch.setattr(cifar10_module, "DOWNLOAD_TIMEOUT", 1)
     outcome = []
 
     def load():

@@ -6,7 +6,8 @@ import pytest
 from PIL import Image
 
 from resnet_utils import start
-from resnet_utils.training.data import CLASSES, load_cifar10
+from resnet_utils.training.cifar10 import load_cifar10
+from resnet_utils.training.data import CLASSES
 
 
 def _image_folders(root, per_class, splits=("train", "test")):

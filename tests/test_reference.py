@@ -25,7 +25,7 @@ from resnet_utils.course.reference import (
 )
 from resnet_utils.course.session import Session
 from resnet_utils.report.verdicts import compare
-from resnet_utils.training.data import load_cifar10
+from resnet_utils.training.cifar10 import load_cifar10
 from resnet_utils.training.loop import evaluate
 from resnet_utils.training.profiles import Recipe
 from resnet_utils.training.runs import train

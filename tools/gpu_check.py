@@ -984,7 +984,7 @@ def worker(spec: dict) -> int:
 
     from resnet_utils.course.reference import ship_net
     from resnet_utils.training.cache import RunCache
-    from resnet_utils.training.data import load_cifar10
+    from resnet_utils.training.cifar10 import load_cifar10
     from resnet_utils.training.runs import train
 
     refs = Path(spec["refs"])
@@ -1200,7 +1200,7 @@ class Context:
         return self._cifar
 
     def load_cifar10(self):
-        from resnet_utils.training.data import load_cifar10
+        from resnet_utils.training.cifar10 import load_cifar10
 
         return load_cifar10(self.cifar10(), download=False)
 

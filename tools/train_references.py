@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 
 from resnet_utils.course.reference import NETS_FOLDER, ship_net, stem  # noqa: E402
 from resnet_utils.training.cache import RunCache  # noqa: E402
-from resnet_utils.training.data import load_cifar10  # noqa: E402
+from resnet_utils.training.cifar10 import load_cifar10  # noqa: E402
 from resnet_utils.training.profiles import Recipe  # noqa: E402
 from resnet_utils.training.runs import train  # noqa: E402
 

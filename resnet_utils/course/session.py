@@ -17,7 +17,8 @@ from resnet_utils.course.params import check_in_place
 from resnet_utils.course.provenance import versions
 from resnet_utils.storage.atomic import save_json
 from resnet_utils.storage.paths import cache_root, describe_storage, in_colab, use_storage
-from resnet_utils.training.data import ImageData, load_cifar10, synthetic
+from resnet_utils.training.cifar10 import load_cifar10
+from resnet_utils.training.data import ImageData, synthetic
 from resnet_utils.training.groups import RunGroup
 from resnet_utils.training.hardware import autocast_dtype, describe_device, pick_device, precision_name
 from resnet_utils.training.plan import make_plan, plan_heading
