@@ -687,7 +687,9 @@ checks.branch_to_shortcut_ratio(branch_to_shortcut_ratio)
 # In plain-56 the lesion study above could not delete every block. Write `deletable(model)`:
 # the names of the blocks (`"layer1.0"`, ...) whose output has the shape of their input, so
 # that even a plain net still runs without them. A block's first conv tells its
-# stride (`block.conv1.stride`) and its channels.
+# stride (`block.conv1.stride`) and its channels. (ResNet-56 could also lose the first block
+# of stages 2 and 3, as the downsampling deletions above did, because its option-A shortcut
+# changes the shape by itself; `deletable` asks what a plain net survives too.)
 
 
 # %% tags=["solution"]
