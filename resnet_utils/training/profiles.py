@@ -107,9 +107,11 @@ _PROFILES = {
         "cifar10",
         10_000,
         2_000,
-        # Sized so that a notebook can repeat its headline runs over three seeds and still
-        # finish in about 10 minutes on a 2-core CPU (plain-56: about 2 min per run), while
-        # plain-56, the slowest starter, gets far enough from ln 10 to be compared.
+        # Sized so that a notebook can repeat its headline runs over three seeds in minutes
+        # on a 2-core CPU, while plain-56, the slowest starter, gets far enough from ln 10 to
+        # be compared. Measured from an empty cache on the 2-core AVX512-BF16 EPYC (bf16):
+        # notebook 1 in 7 min with two threads, 19 min with one; on the AVX2 EPYC (fp32) 27
+        # min. The plan each notebook prints is timed on the machine it runs on.
         Recipe(epochs=6),
         "minutes on a laptop CPU: 10,000 CIFAR-10 training images, 6 epochs, one-cycle lr",
     ),
