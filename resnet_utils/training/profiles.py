@@ -111,7 +111,8 @@ _PROFILES = {
         # on a 2-core CPU, while plain-56, the slowest starter, gets far enough from ln 10 to
         # be compared. Measured from an empty cache on the 2-core AVX512-BF16 EPYC (bf16):
         # notebook 1 in 7 min with two threads, 19 min with one; on the AVX2 EPYC (fp32) 27
-        # min. The plan each notebook prints is timed on the machine it runs on.
+        # min with one of its six runs cached. The plan each notebook prints is timed where
+        # it runs.
         Recipe(epochs=6),
         "minutes on a laptop CPU: 10,000 CIFAR-10 training images, 6 epochs, one-cycle lr",
     ),
