@@ -47,7 +47,7 @@ unit: $(STAMP)
 
 # The tests that train, again in fp32 (autocast off), as a CPU without bf16 runs them: .ci/run
 # calls this on a CPU with bf16, so that both number formats are tested wherever CI runs.
-TRAINING_TESTS := tests/test_train.py tests/test_resume.py tests/test_cache.py \
+TRAINING_TESTS := tests/test_train.py tests/test_step.py tests/test_resume.py tests/test_cache.py \
 	tests/test_faults_cache.py tests/test_faults_inputs.py tests/test_plan.py \
 	tests/test_reference.py tests/test_variants.py tests/test_verdicts.py
 

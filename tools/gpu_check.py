@@ -54,7 +54,7 @@ sys.path.insert(0, str(ROOT))
 
 STAGES = ("tests", "bench", "colab", "references")
 # The unit tests that run the training loop with the default device (see tests/conftest.py).
-DEVICE_TESTS = ("test_train.py", "test_resume.py", "test_cache.py", "test_variants.py")
+DEVICE_TESTS = ("test_train.py", "test_step.py", "test_resume.py", "test_cache.py", "test_variants.py")
 SMOKE_TESTS = ("test_train.py", "test_resume.py")
 NOTEBOOK = "01_degradation"
 REFERENCE_NETS = ("resnet20", "resnet56", "plain20", "plain56")  # in the order they are trained
