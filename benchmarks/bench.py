@@ -34,7 +34,7 @@ from torchvision import transforms
 from resnet_utils import Recipe, build_model, fit, synthetic
 from resnet_utils.training.data import MEAN, STD
 from resnet_utils.training.hardware import autocast_dtype, describe_device, precision_name
-from resnet_utils.training.step import TrainingStep
+from resnet_utils.training.step import TrainingStep, seconds_per_repeated_step, synchronize
 
 BATCH = 128
 
@@ -68,11 +68,6 @@ class SyllabusDataset(Dataset):
         return self.transform(Image.fromarray(self.images[i])), self.labels[i]
 
 
-def _sync(device):
-    if device.type == "cuda":
-        torch.cuda.synchronize()
-
-
 def reference(name, data, steps, device) -> float:
     torch.manual_seed(0)
     model = make_model(name).to(device)
@@ -83,7 +78,7 @@ def reference(name, data, steps, device) -> float:
     batches = iter(loader)
     for step in range(steps + 2):  # two warm-up steps
         if step == 2:
-            _sync(device)
+            synchronize(device)
             start = time.perf_counter()
         x, y = next(batches)
         x, y = x.to(device), y.to(device)
@@ -92,7 +87,7 @@ def reference(name, data, steps, device) -> float:
         loss.backward()
         opt.step()
         loss.item()  # the syllabus logs the loss every step
-    _sync(device)
+    synchronize(device)
     return steps * BATCH / (time.perf_counter() - start)
 
 
@@ -125,15 +120,9 @@ COMPILE_SECONDS: dict[str, list[float]] = {}
 def limit(name, data, steps, device) -> float:
     torch.manual_seed(0)
     take_step = TrainingStep(make_model(name), Recipe(epochs=1, lr=0.05), device)
-    x = torch.randn(BATCH, 3, 32, 32, device=device).contiguous(memory_format=take_step.memory_format)
+    x = torch.randn(BATCH, 3, 32, 32, device=device)
     y = torch.randint(0, 10, (BATCH,), device=device)
-    for step in range(steps + 2):
-        if step == 2:
-            _sync(device)
-            start = time.perf_counter()
-        take_step(x, y)
-    _sync(device)
-    return steps * BATCH / (time.perf_counter() - start)
+    return BATCH / seconds_per_repeated_step(take_step, x, y, steps)
 
 
 WAYS = {"reference": reference, "ours": ours, "limit": limit}

@@ -36,7 +36,7 @@ from resnet_utils import Recipe, build_model, synthetic
 from resnet_utils.training.data import normalize
 from resnet_utils.training.hardware import describe_device
 from resnet_utils.training.loop import evaluate
-from resnet_utils.training.step import GradNorms, TrainingStep, prepare_batch
+from resnet_utils.training.step import GradNorms, TrainingStep, prepare_batch, seconds_per_repeated_step
 
 BATCH = 128
 QUICK_STEPS_PER_EPOCH = 10_000 // BATCH
@@ -54,13 +54,8 @@ def make_step(name: str, layout=torch.channels_last, compile=False) -> TrainingS
 def step_rate(step: TrainingStep, x, y, steps, *, norms=False) -> float:
     """Images per second of bare training steps (two untimed warm-up steps first); with
     ``norms``, with the per-layer gradient-norm bookkeeping ``fit`` does in each step."""
-    x = x.contiguous(memory_format=step.memory_format)
     on_gradients = GradNorms(step.model).add if norms else None
-    for i in range(steps + 2):
-        if i == 2:
-            start = time.perf_counter()
-        step(x, y, on_gradients)
-    return steps * BATCH / (time.perf_counter() - start)
+    return BATCH / seconds_per_repeated_step(step, x, y, steps, on_gradients=on_gradients)
 
 
 def augment_seconds(data, repeats=20) -> float:

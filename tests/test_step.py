@@ -9,7 +9,12 @@ from resnet_utils.measure.counting import step_seconds
 from resnet_utils.models import weighted_layers
 from resnet_utils.training.data import normalize, random_crop_flip
 from resnet_utils.training.loop import seconds_per_step
-from resnet_utils.training.step import GradNorms, TrainingStep, prepare_batch
+from resnet_utils.training.step import (
+    GradNorms,
+    TrainingStep,
+    prepare_batch,
+    seconds_per_repeated_step,
+)
 
 DATA = synthetic(64, 32, seed=0)
 RECIPE = Recipe(epochs=1, batch_size=16, lr=0.05, momentum=0.8, weight_decay=1e-4)
@@ -127,6 +132,26 @@ def test_what_is_timed_is_what_is_trained(monkeypatch, device):
     assert len(calls["fit"]) == 1 and calls["fit"] == calls["seconds_per_step"] == calls["step_seconds"]
     [(dtype, batch_channels_last, net_channels_last, *_)] = calls["fit"]
     assert dtype == torch.float32 and batch_channels_last and net_channels_last
+
+
+def test_the_step_limit_times_only_the_steps_after_the_warm_up(monkeypatch, device):
+    """The benchmarks' limit: steps on one batch in the step's layout, the warm-up not timed."""
+    real = TrainingStep.__call__
+    seen = []
+
+    def counting(self, images, labels, on_gradients=None):
+        seen.append((images.is_contiguous(memory_format=self.memory_format), on_gradients))
+        return real(self, images, labels, on_gradients)
+
+    monkeypatch.setattr(TrainingStep, "__call__", counting)
+    torch.manual_seed(0)
+    step = TrainingStep(build_model("resnet8"), RECIPE, device)
+    norms = GradNorms(step.model)
+    images, labels = _batch(device)  # NCHW: the helper lays it out as the step takes it
+    seconds = seconds_per_repeated_step(step, images, labels, 3, warmup=2, on_gradients=norms.add)
+    assert seconds > 0 and len(seen) == 5
+    assert all(laid_out and hook == norms.add for laid_out, hook in seen)
+    assert norms.steps.item() == 5
 
 
 def test_seconds_per_step_changes_the_model_in_place_at_a_small_lr(device):

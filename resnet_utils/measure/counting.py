@@ -12,7 +12,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from resnet_utils.training.profiles import Recipe
-from resnet_utils.training.step import GradNorms, TrainingStep
+from resnet_utils.training.step import GradNorms, TrainingStep, synchronize
 
 STAGES = ("stem", "layer1", "layer2", "layer3", "layer4", "fc")
 
@@ -83,12 +83,10 @@ def step_seconds(
     labels = torch.randint(0, 10, (batch_size,), device=device)
     times = []
     for i in range(repeats + 1):
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        synchronize(device)
         start = time.perf_counter()
         take_step(images, labels, on_gradients=grad_norms.add)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
+        synchronize(device)
         if i:
             times.append(time.perf_counter() - start)
     return statistics.median(times)

@@ -23,7 +23,13 @@ from resnet_utils.storage.atomic import load_tensors, write_atomically, write_pr
 from resnet_utils.training.data import ImageData, normalize
 from resnet_utils.training.hardware import autocast_dtype, pick_device, precision_name
 from resnet_utils.training.profiles import Recipe
-from resnet_utils.training.step import GradNorms, TrainingStep, autocast_context, prepare_batch
+from resnet_utils.training.step import (
+    GradNorms,
+    TrainingStep,
+    autocast_context,
+    prepare_batch,
+    synchronize,
+)
 
 SYNC_EVERY = 10  # steps between progress updates and divergence checks
 # A mean cross-entropy above this has diverged, finite or not: chance on 10 classes is
@@ -306,15 +312,10 @@ def seconds_per_step(
     started = 0.0
     for step in range(steps + 1):
         if step == 1:
-            _synchronize(device)
+            synchronize(device)
             started = time.perf_counter()
         index = torch.randint(len(train_y), (batch_size,), device=device, generator=generator)
         images = prepare_batch(train_x, index, generator, augment=recipe.augment)
         take_step(images, train_y[index], on_gradients=grad_norms.add)
-    _synchronize(device)
+    synchronize(device)
     return (time.perf_counter() - started) / steps
-
-
-def _synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)

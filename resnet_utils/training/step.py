@@ -11,6 +11,7 @@ the step's memory layout (channels_last unless asked otherwise).
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable
 
 import torch
@@ -103,6 +104,34 @@ class GradNorms:
     def mean(self) -> list[float]:
         """The mean norm per layer over the counted steps (zeros if none counted)."""
         return (self.sum / self.steps.clamp(min=1)).tolist()
+
+
+def synchronize(device: torch.device) -> None:
+    """Wait for the device to finish its queued work (a CUDA step returns before it is done),
+    so that a timer reads the time of the work, not of its launch; nothing on a CPU."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def seconds_per_repeated_step(
+    take_step: TrainingStep,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    steps: int,
+    *,
+    warmup: int = 2,
+    on_gradients: Callable[[], object] | None = None,
+) -> float:
+    """Mean seconds of ``steps`` steps on one batch already on the device, after ``warmup``
+    untimed ones (kernel choices, allocations): the step's limit, without batch preparation."""
+    images = images.contiguous(memory_format=take_step.memory_format)
+    for i in range(steps + warmup):
+        if i == warmup:
+            synchronize(take_step.device)
+            start = time.perf_counter()
+        take_step(images, labels, on_gradients)
+    synchronize(take_step.device)
+    return (time.perf_counter() - start) / steps
 
 
 def prepare_batch(
