@@ -73,13 +73,12 @@ session = start("04_deep_resnets", vars())  # checks the parameters above, then 
 # %% [markdown]
 # ## What this profile trains
 #
-# Three deep nets are far more work per image than notebook 1's. On a laptop CPU, the
-# budget that fits in minutes leaves them close to a uniform guess (training loss near ln 10),
-# too early to compare, so the quick profile trains none of them: there, the cost
-# measurements below carry the notebook. "smoke" trains a few steps to test the code;
-# "full" trains on all images with the paper's step schedule and its warm-up: lr 0.01 for
-# the first 400 iterations, then 0.1 (He et al. 2015, sec. 4.2, for their 110-layer net;
-# 0.1 from the first step blew up in our earlier quick runs of these nets).
+# Three deep nets are far more work per image than notebook 1's. A budget that fits in
+# minutes on a laptop CPU would stop them too early to compare (training loss still near
+# ln 10), so the quick profile trains none of them: there, the cost measurements below carry
+# the notebook. "smoke" trains a few steps to test the code; "full" trains on all images with
+# the paper's step schedule and its warm-up: lr 0.01 for the first 400 iterations, then 0.1
+# (He et al. 2015, sec. 4.2, where it is used for the 110-layer net).
 
 # %%
 BUDGETS = {
