@@ -10,16 +10,22 @@
    optimizer step, in our number format and memory layout) on one batch already on the
    device, and nothing else (no augmentation, no gradient norms).
 
+``--busy N`` measures all three while another process trains ResNet-20 with N threads, as a
+second notebook (or any training beside this one) would: the "machine busy" column.
+
 Usage: python benchmarks/bench.py [--models resnet20 resnet56 resnet50] [--repeats 3]
-       [--steps 20] [--device cpu|cuda] [--out results/bench-<device>.json]
+       [--steps 20] [--device cpu|cuda] [--out results/bench-<device>.json] [--busy N]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
+import subprocess
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -128,6 +134,23 @@ def limit(name, data, steps, device) -> float:
 WAYS = {"reference": reference, "ours": ours, "limit": limit}
 
 
+def compete() -> None:
+    """Train ResNet-20 in this process until killed: the other work on a busy machine."""
+    take_step = TrainingStep(build_model("resnet20"), Recipe(epochs=1, lr=0.05), torch.device("cpu"))
+    x, y = torch.randn(BATCH, 3, 32, 32), torch.randint(0, 10, (BATCH,))
+    while True:
+        take_step(x, y)
+
+
+def start_competitor(threads: int) -> subprocess.Popen:
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
+    process = subprocess.Popen([sys.executable, __file__, "--compete"], env=env)
+    time.sleep(5)  # past its start-up, into its training
+    if process.poll() is not None:
+        raise SystemExit(f"the competing training exited at once (code {process.returncode})")
+    return process
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", nargs="+", default=["resnet20", "resnet56", "resnet50"])
@@ -136,7 +159,27 @@ def main():
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--out", default=None, help="JSON file (default results/bench-<device>.json)")
     parser.add_argument("--compile", action="store_true", help="also measure ours with torch.compile")
+    parser.add_argument(
+        "--busy",
+        type=int,
+        default=0,
+        metavar="THREADS",
+        help="measure while another process trains ResNet-20 with THREADS threads",
+    )
+    parser.add_argument("--compete", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.compete:
+        return compete()
+    competitor = start_competitor(args.busy) if args.busy else None
+    try:
+        measure_all(args)
+    finally:
+        if competitor:
+            competitor.kill()
+            competitor.wait()
+
+
+def measure_all(args) -> None:
     if args.compile:
         WAYS["ours+compile"] = ours_compiled
     device = torch.device(args.device)
@@ -176,6 +219,11 @@ def main():
         "python": platform.python_version(),
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "images_per_s": rows,
+        "machine": (
+            f"busy: another process training ResNet-20 with {args.busy} thread(s)"
+            if args.busy
+            else "idle (nothing else training)"
+        ),
     }
     if COMPILE_SECONDS:
         result["compile_warmup_seconds"] = {m: statistics.median(v) for m, v in COMPILE_SECONDS.items()}
@@ -191,7 +239,8 @@ def table(result) -> str:
     lines = [
         f"{result['device']}, batch {result['batch']}, "
         f"ours/limit in {result['precision (ours, limit)']}, "
-        f"median (min-max) of {result['repeats']} interleaved repeats, images/s",
+        f"median (min-max) of {result['repeats']} interleaved repeats, images/s; "
+        f"machine {result.get('machine', 'idle')}",
         "",
         "| model | " + " | ".join(WAYS) + " | ours/reference | ours/limit |",
         "|---" * (len(WAYS) + 3) + "|",

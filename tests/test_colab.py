@@ -172,3 +172,40 @@ def test_off_colab_the_advice_has_no_colab_menu_and_the_full_profile_is_not_time
     full = device_advice("full", torch.device("cuda"), colab=True)
     assert "not been measured" in full and "Runtime menu" not in full
     assert "say nothing" in device_advice("smoke", torch.device("cpu"), colab=False)
+
+
+def test_a_plan_over_15_minutes_says_so_plainly_and_points_to_the_shipped_nets():
+    """Issue 19: on a CPU without bf16 a quick notebook is about half an hour."""
+    from resnet_utils.course.guidance import LONG_PLAN_SECONDS, long_plan_advice
+
+    cpu = torch.device("cpu")
+    assert long_plan_advice(LONG_PLAN_SECONDS, ["plain20"], cpu, colab=False) == ""
+    text = long_plan_advice(LONG_PLAN_SECONDS + 1, ["plain20", "plain56"], cpu, colab=False)
+    assert "more than 15 minutes" in text and "stop at any time" in text
+    assert "plain20, plain56 ship with the course" in text and "On a CUDA GPU" in text
+    on_colab = long_plan_advice(3600, [], cpu, colab=True)
+    assert "ship with" not in on_colab and COLAB_GPU_STEPS in on_colab
+    assert "CUDA" not in long_plan_advice(3600, [], torch.device("cuda"), colab=False)
+
+
+def test_the_session_names_only_the_planned_nets_the_course_ships(monkeypatch, capsys):
+    from resnet_utils.course import session as session_module
+
+    seen = {}
+
+    def fake_plan(nets, *args, **kwargs):
+        return type("P", (), {"seconds": 3600, "__str__": lambda self: "PLAN"})()
+
+    def fake_advice(seconds, shipped, device):
+        seen["shipped"] = shipped
+        return "LONG"
+
+    monkeypatch.setattr(session_module, "make_plan", fake_plan)
+    monkeypatch.setattr(session_module, "long_plan_advice", fake_advice)
+    monkeypatch.setattr(session_module, "plan_heading", lambda *a: "")
+    s = session_module.Session.__new__(session_module.Session)
+    s.data, s.seed, s.device = None, 0, torch.device("cpu")
+    s.profile = type("Pr", (), {"name": "quick", "recipe": None})()
+    s.plan(["plain20", ("resnet20", {"shortcut": "A"}), ("resnet56", {}), "resnet8"], seeds=3)
+    assert capsys.readouterr().out == "PLAN\nLONG\n"
+    assert seen["shipped"] == ["plain20", "resnet56"]

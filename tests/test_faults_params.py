@@ -115,12 +115,32 @@ def test_every_notebook_checks_its_parameters_in_the_set_up_cell(path):
 
 def test_bf16_is_accepted_where_the_cpu_has_it_and_refused_in_words_elsewhere(monkeypatch):
     monkeypatch.setenv("RESNET_PRECISION", "bf16")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
     assert autocast_dtype(torch.device("cpu")) is torch.bfloat16
     monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False, raising=False)
     monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
     with pytest.raises(ValueError, match="RESNET_PRECISION=bf16: this cpu has no native bf16"):
         autocast_dtype(torch.device("cpu"))
+
+
+def test_a_cpu_held_below_avx512_trains_in_fp32_as_a_laptop_without_it_would(monkeypatch):
+    monkeypatch.delenv("RESNET_PRECISION", raising=False)
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: True, raising=False)
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX512")
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA", raising=False)
+    assert autocast_dtype(torch.device("cpu")) is torch.bfloat16
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    assert autocast_dtype(torch.device("cpu")) is None
+    monkeypatch.setenv("RESNET_PRECISION", "bf16")
+    with pytest.raises(ValueError, match="no native bf16"):
+        autocast_dtype(torch.device("cpu"))
+    monkeypatch.delenv("RESNET_PRECISION")
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "AVX512_CORE_BF16")
+    assert autocast_dtype(torch.device("cpu")) is torch.bfloat16
+    monkeypatch.setattr(torch.backends.cpu, "get_cpu_capability", lambda: "AVX2")
+    assert autocast_dtype(torch.device("cpu")) is None
 
 
 # --- refused code, malformed records ---------------------------------------------------

@@ -58,3 +58,32 @@ def device_advice(profile: str, device: torch.device, colab: bool | None = None)
         if device.type != "cuda" and colab:
             lines.append(COLAB_GPU_STEPS)
     return "\n".join(lines)
+
+
+# Past this, the plan says plainly that the wait is long and what to do instead: on a 2-core CPU
+# without bf16 the quick profile is about half an hour per notebook (README, "Speed").
+LONG_PLAN_SECONDS = 15 * 60
+
+
+def long_plan_advice(
+    seconds: float, shipped: list[str], device: torch.device, colab: bool | None = None
+) -> str:
+    """What a student can do instead of waiting, when the plan's estimate is over 15 minutes;
+    empty below that. ``shipped``: the planned nets the course ships trained (reference nets)."""
+    if seconds <= LONG_PLAN_SECONDS:
+        return ""
+    lines = [
+        f"That is more than {LONG_PLAN_SECONDS // 60} minutes here. You can stop at any time: "
+        "finished runs (and each epoch of an unfinished one) are kept, and running the notebook "
+        "again goes on from them."
+    ]
+    if shipped:
+        lines.append(
+            f"Trained nets of {', '.join(shipped)} ship with the course (all 50,000 images, "
+            "10 epochs, three seeds): the notebook's reference section shows them without any "
+            "training here, if you would rather read that first."
+        )
+    if device.type != "cuda":
+        colab = in_colab() if colab is None else colab
+        lines.append(COLAB_GPU_STEPS if colab else "On a CUDA GPU the same runs take minutes.")
+    return "\n".join(lines)

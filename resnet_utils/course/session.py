@@ -12,9 +12,10 @@ from pathlib import Path
 
 import torch
 
-from resnet_utils.course.guidance import device_advice
+from resnet_utils.course.guidance import device_advice, long_plan_advice
 from resnet_utils.course.params import check_in_place
 from resnet_utils.course.provenance import versions
+from resnet_utils.course.reference import available
 from resnet_utils.storage.atomic import save_json
 from resnet_utils.storage.paths import cache_root, describe_storage, in_colab, use_storage
 from resnet_utils.training.cifar10 import load_cifar10
@@ -77,6 +78,8 @@ class Session:
                 options=options,
                 device=self.device,
                 progress=self.progress,
+                # not under smoke: its runs take a second, and its outputs stay the same everywhere
+                share_cpu=self.profile.name != "smoke",
             )
             run.title = title
             key = run.label if offset == 0 else f"{run.label}, seed {self.seed + offset}"
@@ -103,6 +106,11 @@ class Session:
             timed_steps=1 if self.profile.name == "smoke" else 3,
         )
         print(plan)
+        names = [entry if isinstance(entry, str) else entry[0] for entry in nets]
+        plain = [n for n, entry in zip(names, nets) if isinstance(entry, str) or not entry[1]]
+        shipped = [n for n in available() if n in plain]
+        if advice := long_plan_advice(plan.seconds, shipped, self.device):
+            print(advice)
 
     def training_seconds(self) -> float:
         """Seconds of training behind every run this notebook used, cached or not."""

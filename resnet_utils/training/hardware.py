@@ -57,12 +57,36 @@ def _native_bf16(device: torch.device) -> bool:
 
 
 def _cpu_bf16() -> bool:
-    """AVX512-BF16 or AMX: a CPU where bf16 autocast pays."""
+    """AVX512-BF16 or AMX, and torch allowed to use them: a CPU where bf16 autocast pays."""
     cpu = torch.cpu
-    return bool(
+    has_bf16 = bool(
         getattr(cpu, "_is_avx512_bf16_supported", lambda: False)()
         or getattr(cpu, "_is_amx_tile_supported", lambda: False)()
     )
+    return has_bf16 and not capped_below_avx512()
+
+
+# oneDNN's names for the instruction sets below AVX512-BF16 (its docs, "CPU Dispatcher Control")
+_ONEDNN_BELOW_BF16 = {
+    "SSE41",
+    "AVX",
+    "AVX2",
+    "AVX2_VNNI",
+    "AVX2_VNNI_2",
+    "AVX512_CORE",
+    "AVX512_CORE_VNNI",
+}
+
+
+def capped_below_avx512() -> bool:
+    """True when ``ATEN_CPU_CAPABILITY`` or ``ONEDNN_MAX_CPU_ISA`` hold torch below AVX-512.
+
+    ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2`` makes a CPU with AVX512-BF16 run the
+    kernels a laptop without AVX-512 runs (the README's "As a CPU without AVX-512"); bf16 would
+    then be emulated, slower than fp32, so the course trains in fp32 there, as on such a laptop.
+    """
+    onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
+    return onednn in _ONEDNN_BELOW_BF16 or torch.backends.cpu.get_cpu_capability() != "AVX512"
 
 
 def precision_name(dtype: torch.dtype | None) -> str:

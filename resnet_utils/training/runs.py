@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import torch
@@ -15,6 +16,7 @@ from resnet_utils.training.data import ImageData
 from resnet_utils.training.hardware import autocast_dtype, pick_device, precision_name
 from resnet_utils.training.loop import fit
 from resnet_utils.training.profiles import Recipe
+from resnet_utils.training.sharing import sharing_the_cpu
 
 # The per-epoch curves of every history, the ones a notebook's summary and a shipped net keep.
 CURVES = ("train_loss", "train_acc", "test_loss", "test_acc")
@@ -87,11 +89,14 @@ def train(
     device: str | torch.device | None = None,
     cache: RunCache | bool = True,
     progress: bool = True,
+    share_cpu: bool = False,
 ) -> Run:
     """Train ``build_model(name, **options)`` on ``data`` with ``recipe``, through the run cache.
 
     The cache key covers the model and its options, a hash of the data, the recipe, the
     seed, the device type and the number format: change any of them and the run is new.
+    ``share_cpu``: train with fewer threads if other processes keep cores busy when it starts
+    (:mod:`resnet_utils.training.sharing`; the notebooks do, tests keep their thread count).
     """
     options = dict(options or {})
     device = pick_device(device)
@@ -115,16 +120,17 @@ def train(
 
     label = name + "".join(f" {k}={v}" for k, v in sorted(options.items()))
     checkpoint = store.checkpoint_path(spec) if store is not None else None
-    history = fit(
-        model,
-        data,
-        recipe,
-        seed=seed,
-        device=device,
-        progress=progress,
-        description=label,
-        checkpoint=checkpoint,
-    )
+    with sharing_the_cpu(device, label) if share_cpu else nullcontext():
+        history = fit(
+            model,
+            data,
+            recipe,
+            seed=seed,
+            device=device,
+            progress=progress,
+            description=label,
+            checkpoint=checkpoint,
+        )
     diverged = history["diverged"]
     model = model.to(memory_format=torch.contiguous_format)
     if store is not None:
