@@ -79,10 +79,10 @@ session = start("05_skip_variants", vars())  # checks the parameters above, then
 #
 # Thirteen variants, each over `seeds` seeds. Under the quick profile each run is a
 # ResNet-20 on 2,000 of the profile's images in batches of 64 (the steps are printed below),
-# sized for minutes on a laptop CPU. Under colab (a GPU in one sitting), ResNet-20 on 10,000
-# images with the profile's 20 epochs; under full, ResNet-110 with the paper's recipe. Their
-# times on a GPU are not measured yet: the plan printed before the training estimates the time
-# on your machine, whatever the profile. Under smoke, ResNet-8: the same cells and code paths.
+# about a minute or less a run on a laptop CPU (the plan gives the total). Under colab (a GPU
+# in one sitting), ResNet-20 on 10,000 images with the profile's 20 epochs; under full,
+# ResNet-110 with the paper's recipe. Their times on a GPU are not measured yet: the plan
+# printed before the training estimates the time on your machine, whatever the profile. Under smoke, ResNet-8: the same cells and code paths.
 
 # %%
 BUDGETS = {

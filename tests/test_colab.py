@@ -206,6 +206,7 @@ def test_the_session_names_only_the_planned_nets_the_course_ships(monkeypatch, c
     s = session_module.Session.__new__(session_module.Session)
     s.data, s.seed, s.device = None, 0, torch.device("cpu")
     s.profile = type("Pr", (), {"name": "quick", "recipe": None})()
-    s.plan(["plain20", ("resnet20", {"shortcut": "A"}), ("resnet56", {}), "resnet8"], seeds=3)
+    nets = ["plain20", ("resnet20", {"shortcut": "A"}), ("resnet56", {}, "original"), "resnet8"]
+    s.plan(nets, seeds=3)
     assert capsys.readouterr().out == "PLAN\nLONG\n"
-    assert seen["shipped"] == ["plain20", "resnet56"]
+    assert seen["shipped"] == ["plain20"]  # a titled variant is not the shipped net, nor resnet8

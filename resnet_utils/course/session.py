@@ -106,9 +106,9 @@ class Session:
             timed_steps=1 if self.profile.name == "smoke" else 3,
         )
         print(plan)
-        names = [entry if isinstance(entry, str) else entry[0] for entry in nets]
-        plain = [n for n, entry in zip(names, nets) if isinstance(entry, str) or not entry[1]]
-        shipped = [n for n in available() if n in plain]
+        # nets named plainly are the notebook's headline nets, those the reference nets stand
+        # for (nb1-3); a (name, options, title) entry is a variant of its own budget (nb5)
+        shipped = [name for name in available() if name in nets]
         if advice := long_plan_advice(plan.seconds, shipped, self.device):
             print(advice)
 

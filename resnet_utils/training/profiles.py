@@ -111,10 +111,12 @@ _PROFILES = {
         # on a 2-core CPU, while plain-56, the slowest starter, gets far enough from ln 10 to
         # be compared. Measured from an empty cache on the 2-core AVX512-BF16 EPYC (bf16):
         # notebook 1 in 7 min with two threads, 19 min with one; on the AVX2 EPYC (fp32) 27
-        # min with one of its six runs cached. The plan each notebook prints is timed where
-        # it runs.
+        # min with one of its six runs cached. Without bf16 the plans of notebooks 1, 2, 3, 5
+        # say 25 / 49 / 41 / 29 min of training (AVX2 kernels, two threads: README, "Speed"),
+        # and a plan over 15 min says so and points to the reference nets. The plan each
+        # notebook prints is timed where it runs.
         Recipe(epochs=6),
-        "minutes on a laptop CPU: 10,000 CIFAR-10 training images, 6 epochs, one-cycle lr",
+        "a laptop CPU, as long as its plan says: 10,000 CIFAR-10 images, 6 epochs, one-cycle lr",
     ),
     "colab": Profile(
         "colab",

@@ -4,7 +4,7 @@ OpenMP threads wait for each other at every operation; when one of them shares i
 another process, all of them wait. Measured on a 2-core EPYC held to AVX2 kernels (fp32),
 ResNet-20, batch 128, ``benchmarks/bench.py --busy`` (README, "Speed"): alone, 2 threads train
 546 images/s and 1 thread 317; beside another 2-thread training, 2 threads fall to 87 and 1
-thread keeps 191; beside a 1-thread training, 152 vs 246. So a run that starts while other
+thread keeps 191; beside a 1-thread training, 152 vs 256. So a run that starts while other
 processes keep cores busy takes the cores left to it, and says so. The count is chosen once per
 run, when it starts (a checkpoint records it), and restored after the run."""
 
@@ -72,7 +72,7 @@ def sharing_the_cpu(device: torch.device, label: str, *, sample_seconds: float =
             f"Other processes keep about {others:.1f} of this machine's {usable_cores()} cores "
             f"busy: training {label} with {use} thread{'s' if use != 1 else ''} instead of "
             f"{threads} (threads that share a core with other work wait for it; beside another "
-            "training, fewer threads ran 1.6-2.2 times faster on a 2-core CPU: README, Speed). "
+            "training, fewer threads ran 1.7-2.2 times faster on a 2-core CPU: README, Speed). "
             "One notebook at a time trains fastest."
         )
         torch.set_num_threads(use)
