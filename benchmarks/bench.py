@@ -220,7 +220,8 @@ def measure_all(args) -> None:
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "images_per_s": rows,
         "machine": (
-            f"busy: another process training ResNet-20 with {args.busy} thread(s)"
+            f"busy: another process training ResNet-20 with {args.busy} "
+            f"thread{'s' if args.busy != 1 else ''}"
             if args.busy
             else "idle (nothing else training)"
         ),

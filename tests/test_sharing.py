@@ -85,3 +85,27 @@ def test_only_the_notebooks_runs_share_the_cpu_tests_keep_their_threads(monkeypa
     assert entered == []
     runs.train("resnet8", data, recipe, cache=False, progress=False, share_cpu=True)
     assert entered == ["resnet8"]
+
+
+def test_the_bench_says_whether_the_machine_was_busy():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "bench.py"
+    spec = importlib.util.spec_from_file_location("bench", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rates = {"min": 1.0, "median": 2.0, "max": 3.0}
+    result = {
+        "device": "cpu (1 thread, AVX2)",
+        "batch": 128,
+        "precision (ours, limit)": "fp32",
+        "repeats": 2,
+        "images_per_s": {
+            "resnet20": {**{w: rates for w in bench.WAYS}, "ours/reference": 1, "ours/limit": 1}
+        },
+        "machine": "busy: another process training ResNet-20 with 1 thread",
+    }
+    text = bench.table(result)
+    assert "machine busy: another process training ResNet-20 with 1 thread" in text
+    assert "| resnet20 | 2 (1-3) | 2 (1-3) | 2 (1-3) | 1.00 | 1.00 |" in text

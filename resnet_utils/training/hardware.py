@@ -77,6 +77,9 @@ _ONEDNN_BELOW_BF16 = {
     "AVX512_CORE_VNNI",
 }
 
+# ATen's names for its kernel levels below AVX-512 on x86 (``torch.backends.cpu``)
+_ATEN_BELOW = {"DEFAULT", "AVX2"}
+
 
 def capped_below_avx512() -> bool:
     """True when ``ATEN_CPU_CAPABILITY`` or ``ONEDNN_MAX_CPU_ISA`` hold torch below AVX-512.
@@ -86,7 +89,7 @@ def capped_below_avx512() -> bool:
     then be emulated, slower than fp32, so the course trains in fp32 there, as on such a laptop.
     """
     onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()
-    return onednn in _ONEDNN_BELOW_BF16 or torch.backends.cpu.get_cpu_capability() != "AVX512"
+    return onednn in _ONEDNN_BELOW_BF16 or torch.backends.cpu.get_cpu_capability() in _ATEN_BELOW
 
 
 def precision_name(dtype: torch.dtype | None) -> str:
