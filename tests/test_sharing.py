@@ -21,12 +21,15 @@ def test_the_threads_follow_the_cores_other_processes_leave():
     assert threads_beside(3.4, 8, 8) == 5
 
 
-def test_the_kernels_counters_are_read_as_seconds_of_busy_and_all_cpu_time(tmp_path):
+def test_the_kernels_counters_are_read_as_seconds_of_busy_cpu_time(tmp_path):
     stat = tmp_path / "stat"
     tick = sharing.os.sysconf("SC_CLK_TCK")
-    # user nice system idle iowait irq softirq steal guest guest_nice
+    # user nice system idle iowait irq softirq steal guest guest_nice: idle, iowait and guest
+    # (already in user) are not busy time
     stat.write_text(f"cpu  {tick} 0 {tick} {8 * tick} {tick} 0 0 {tick} 5 5\ncpu0 1 2 3\n")
-    assert sharing._busy_and_total_seconds(stat) == (3.0, 12.0)
+    assert sharing._busy_seconds(stat) == 3.0
+    stat.write_text("intr 1 2 3\n")
+    assert others_busy_cores(0.01, stat=stat) is None  # not the format it knows: no guess
 
 
 def test_without_the_kernels_counters_nothing_is_guessed(tmp_path):

@@ -22,14 +22,14 @@ PROC_STAT = Path("/proc/stat")
 FREE_BELOW = 0.5
 
 
-def _busy_and_total_seconds(stat: Path = PROC_STAT) -> tuple[float, float]:
-    """All cores' busy and total CPU seconds since boot, from the kernel's counters."""
+def _busy_seconds(stat: Path = PROC_STAT) -> float:
+    """All cores' busy CPU seconds since boot, from the kernel's counters."""
     fields = stat.read_text().splitlines()[0].split()
-    assert fields[0] == "cpu", f"{stat}: unexpected first line {fields[:2]}"
-    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
-    tick = os.sysconf("SC_CLK_TCK")
-    busy = user + nice + system + irq + softirq + steal  # steal: taken by the hypervisor
-    return busy / tick, (busy + idle + iowait) / tick
+    if fields[0] != "cpu":
+        raise ValueError(f"{stat}: unexpected first line {fields[:2]}")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+    # steal: taken by the hypervisor; guest time is counted in user already
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
 def others_busy_cores(seconds: float = 0.5, stat: Path = PROC_STAT) -> float | None:
@@ -37,14 +37,14 @@ def others_busy_cores(seconds: float = 0.5, stat: Path = PROC_STAT) -> float | N
     asleep meanwhile, and its own CPU time is taken off); None where the kernel does not say
     (no ``/proc/stat``: macOS, Windows)."""
     try:
-        busy_before, _ = _busy_and_total_seconds(stat)
-    except (OSError, ValueError, AssertionError):
+        busy_before = _busy_seconds(stat)
+        own_before, start = time.process_time(), time.monotonic()
+        time.sleep(seconds)
+        busy = _busy_seconds(stat) - busy_before
+    except (OSError, ValueError):
         return None
-    own_before, start = time.process_time(), time.monotonic()
-    time.sleep(seconds)
-    busy_after, _ = _busy_and_total_seconds(stat)
     own = time.process_time() - own_before
-    return max(0.0, (busy_after - busy_before - own) / (time.monotonic() - start))
+    return max(0.0, (busy - own) / (time.monotonic() - start))
 
 
 def threads_beside(others: float, threads: int, cores: int) -> int:
@@ -66,10 +66,11 @@ def sharing_the_cpu(device: torch.device, label: str, *, sample_seconds: float =
     """Within it, train with the cores other processes leave free (CPU only)."""
     threads = torch.get_num_threads()
     others = others_busy_cores(sample_seconds) if device.type == "cpu" and threads > 1 else None
-    use = threads if others is None else threads_beside(others, threads, usable_cores())
+    cores = usable_cores()
+    use = threads if others is None else threads_beside(others, threads, cores)
     if use != threads:
         print(
-            f"Other processes keep about {others:.1f} of this machine's {usable_cores()} cores "
+            f"Other processes keep about {others:.1f} of this machine's {cores} cores "
             f"busy: training {label} with {use} thread{'s' if use != 1 else ''} instead of "
             f"{threads} (threads that share a core with other work wait for it; beside another "
             "training, fewer threads ran 1.7-2.2 times faster on a 2-core CPU: README, Speed). "
