@@ -3,6 +3,7 @@
 #   make test                     unit tests, then nbval on the notebooks (smoke profile)
 #   make unit                     the unit tests only (tests/)
 #   make unit-fp32                the training tests again as a CPU without AVX-512 runs them (fp32), as CI does
+#   make unit-fp16                the training tests again in fp16 with a grad scaler: Colab's T4 path, on the CPU
 #   make nbval                    the notebooks re-run headless under smoke, outputs compared
 #   make execute PROFILE=quick    run every notebook with papermill, outputs kept in place
 #   make bench                    training throughput: syllabus pipeline vs ours vs the limit
@@ -27,7 +28,7 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-browser unit unit-fp32 nbval execute bench gpu-check lab lint format sync student colab-ref clean-cache clean-checkpoints help
+.PHONY: setup test test-browser unit unit-fp32 unit-fp16 nbval execute bench gpu-check lab lint format sync student colab-ref clean-cache clean-checkpoints help
 
 help:
 	@sed -n '/^$$/q;p' Makefile
@@ -57,6 +58,13 @@ TRAINING_TESTS := tests/test_train.py tests/test_step.py tests/test_resume.py te
 # (The CIFAR-10 re-evaluation of a shipped net runs in fp32 whatever the setting: not repeated.)
 unit-fp32: $(STAMP)
 	$(AS_AVX2) RESNET_PRECISION=fp32 $(BIN)/python -m pytest -p no:cacheprovider $(TRAINING_TESTS) \
+	  --deselect tests/test_reference.py::test_a_shipped_net_scores_on_cifar10_what_its_record_says
+
+# The same tests in the format of Colab's free T4 (fp16 autocast and a grad scaler), which the
+# course accepts on the CPU too (RESNET_PRECISION=fp16): the T4's path tested wherever CI runs.
+# fp16 convolutions are slow on a CPU (no fast kernels): about 5 min on one thread.
+unit-fp16: $(STAMP)
+	RESNET_PRECISION=fp16 $(BIN)/python -m pytest -p no:cacheprovider $(TRAINING_TESTS) tests/test_precision.py \
 	  --deselect tests/test_reference.py::test_a_shipped_net_scores_on_cifar10_what_its_record_says
 
 # The committed notebooks are re-run under the smoke profile in a throw-away cache;

@@ -39,6 +39,10 @@ def pytest_configure(config):
         raise pytest.UsageError(f"--device {name!r} ({error}): use cpu or cuda.") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise pytest.UsageError(f"--device {name!r}, but torch sees no CUDA device: use cpu.")
+    if device.type == "cuda":
+        # the bit-exact tests (same seed, resume) need cuDNN's deterministic kernels: the
+        # autotuner (cudnn.benchmark, on in every TrainingStep) may otherwise pick others
+        torch.backends.cudnn.deterministic = True
 
 
 @pytest.fixture(scope="session")

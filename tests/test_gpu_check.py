@@ -107,3 +107,30 @@ def test_a_carried_cifar10_archive_is_found_and_extracted(tmp_path):
 def test_a_cap_on_the_epochs_rules_out_the_papers_recipe():
     recipe, jobs, _, _ = plan(EPOCH_S, JOBS, 10_000, min_epochs=1, max_epochs=2)
     assert (recipe.epochs, recipe.schedule, jobs) == (2, "onecycle", JOBS)
+
+
+def test_the_t4_estimate_is_a_range_whose_halves_are_the_device_and_the_host():
+    """ResNet-56 at batch 128 on 50,000 images: 391 steps of ~950 launches each take longer on
+    Colab's host than its FLOPs take on the T4 at 30% (the audit's section 5): launch-bound."""
+    macs, ops = 125_000_000, 950
+    t4 = gpu_check.t4_estimates(macs, ops, 50_000, 10_000, 128, 1000)
+    assert set(t4) == {"optimistic", "pessimistic"}
+    flops = 2 * macs * (3 * 50_000 + 10_000)
+    assert t4["optimistic"]["device_s"] == pytest.approx(flops / (65e12 * 0.30))
+    launches = 390 * ops + 10 * ops / 3
+    assert t4["pessimistic"]["host_s"] == pytest.approx(launches * 15e-6)
+    for scenario in t4.values():
+        assert scenario["epoch_s"] == max(scenario["device_s"], scenario["host_s"])
+    assert t4["optimistic"]["epoch_s"] < t4["pessimistic"]["epoch_s"]
+    # the audit's central figure (5.9 s) lies inside the range
+    assert t4["optimistic"]["epoch_s"] < 5.9 < t4["pessimistic"]["epoch_s"]
+
+
+def test_ops_per_step_are_counted_from_a_real_step():
+    from resnet_utils import Recipe, build_model, synthetic
+
+    data = synthetic(32, 8, seed=0)
+    recipe = Recipe(epochs=1, batch_size=16)
+    small = gpu_check.count_ops_per_step(build_model("resnet8"), data, recipe, "cpu")
+    large = gpu_check.count_ops_per_step(build_model("resnet20"), data, recipe, "cpu")
+    assert 100 < small < large  # more layers, more launches

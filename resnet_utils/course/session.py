@@ -17,7 +17,7 @@ from resnet_utils.course.params import check_in_place
 from resnet_utils.course.provenance import versions
 from resnet_utils.course.reference import available
 from resnet_utils.storage.atomic import save_json
-from resnet_utils.storage.paths import cache_root, describe_storage, in_colab, use_storage
+from resnet_utils.storage.paths import cache_root, describe_storage, use_storage
 from resnet_utils.training.cifar10 import load_cifar10
 from resnet_utils.training.data import ImageData, synthetic
 from resnet_utils.training.groups import RunGroup
@@ -197,7 +197,11 @@ def start(
 
     ``storage_dir`` moves the data and the run cache (for example to a Google Drive folder in
     Colab, so that a new runtime finds the finished runs); None keeps ``$RESNET_CACHE_DIR``.
-    In Colab it also turns on the widget support the notebook's widgets need.
+    In Colab it leaves the widget manager alone: Colab draws the core ipywidgets the course
+    uses (interact, sliders, dropdowns, toggles) itself. ``output.enable_custom_widget_manager()``
+    would route *every* widget through a manager loaded from a CDN (colabtools'
+    ``output/_widgets.py`` tags each widget display with its URL); it exists for third-party
+    widgets, and under it Colab's ``Tab`` and ``Accordion`` break (colabtools #3105, #3571).
 
     ``parameters``: a notebook passes its namespace, ``vars()``, after the parameters cell.
     Every parameter in it is checked at once (a bad value stops here, saying what to give) and
@@ -208,8 +212,6 @@ def start(
         check_in_place(parameters)
         own = {name: parameters[name] for name in SESSION_PARAMETERS if name in parameters}
         return start(notebook, device=device, **own)
-    if in_colab():
-        enable_colab_widgets()
     chosen = get_profile(profile).with_epochs(epochs)
     device = pick_device(device)
     use_storage(storage_dir)
@@ -227,14 +229,6 @@ def start(
     session.profile_reason = _profile_reason(profile)
     session.show()
     return session
-
-
-def enable_colab_widgets() -> None:
-    """Colab draws ipywidgets only through its own widget manager, which is off until a cell
-    turns it on; turned on in the set-up cell, every later widget of the notebook shows."""
-    from google.colab import output
-
-    output.enable_custom_widget_manager()
 
 
 def _profile_reason(asked: str) -> str:

@@ -4,10 +4,10 @@ a synthetic stand-in, normalisation and batched augmentation. Reading the real C
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import warnings
 from dataclasses import dataclass, replace
-from functools import cached_property
 
 import torch
 import torch.nn.functional as F
@@ -72,7 +72,7 @@ class ImageData:
             else f"{self.source}, stratified subset {len(train)}/{len(test)} (seed {seed})",
         )
 
-    @cached_property
+    @functools.cached_property
     def fingerprint(self) -> str:
         """A hash of the pixels and labels: the cache key of a run depends on the data itself.
 
@@ -155,9 +155,17 @@ def synthetic(train_size: int = 512, test_size: int = 256, seed: int = 0) -> Ima
 
 def normalize(images: torch.Tensor) -> torch.Tensor:
     """uint8 images to float, standardised with CIFAR-10's per-channel mean and std."""
-    mean = torch.tensor(MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.tensor(STD, device=images.device).view(1, 3, 1, 1)
+    mean, std = _mean_and_std(images.device)
     return (images.float() / 255 - mean) / std
+
+
+@functools.cache
+def _mean_and_std(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    """Built once per device: a tensor made from Python numbers on a GPU is a blocking
+    host-to-device copy, which would make every batch wait for the GPU."""
+    mean = torch.tensor(MEAN, device=device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, device=device).view(1, 3, 1, 1)
+    return mean, std
 
 
 def crop_flip(

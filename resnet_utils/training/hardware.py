@@ -14,7 +14,9 @@ import os
 
 import torch
 
-# "fp32" turns autocast off (how a CPU without bf16 runs); "bf16" insists on bf16 where native
+# "fp32" turns autocast off (how a CPU without bf16 runs); "bf16" insists on bf16 where native;
+# "fp16" is the T4's format (fp16 autocast and a grad scaler), accepted on any device, so that
+# the path of Colab's free GPU is trained and tested on every CI machine (``make unit-fp16``)
 PRECISION_ENV = "RESNET_PRECISION"
 
 
@@ -29,31 +31,51 @@ def autocast_dtype(device: torch.device) -> torch.dtype | None:
 
     Colab's T4 (compute capability 7.5) has no bf16 and gets fp16 with a grad scaler. On a
     CPU, bf16 autocast pays only with AVX512-BF16 or AMX; elsewhere it is slower than fp32.
-    ``$RESNET_PRECISION=fp32`` forces fp32 (to time or check a run as such a machine would).
+    ``$RESNET_PRECISION`` forces a format: ``fp32`` (to time or check a run as such a machine
+    would), ``bf16`` (only where native), ``fp16`` (the T4's path, on any device).
     """
     forced = os.environ.get(PRECISION_ENV, "").strip().lower()
     if forced == "fp32":
         return None
+    if forced == "fp16":
+        return torch.float16
     if forced == "bf16":  # what the course prints as the precision: accepted where it is fast
-        if _native_bf16(device):
+        if native_bf16(device):
             return torch.bfloat16
         raise ValueError(
-            f"${PRECISION_ENV}=bf16: this {device.type} has no native bf16 (it would be slower "
-            "than fp32, or fail); use 'fp32', or leave it unset for the fastest format here."
+            f"${PRECISION_ENV}=bf16: this {_device_words(device)} has no native bf16 (it would "
+            "be emulated: slower than fp32, or failing); use 'fp16' or 'fp32', or leave it unset "
+            "for the fastest format here."
         )
     if forced not in ("", "auto"):
-        raise ValueError(f"${PRECISION_ENV}={forced!r}: use 'fp32' or 'bf16', or leave it unset.")
+        raise ValueError(
+            f"${PRECISION_ENV}={forced!r}: use 'fp32', 'bf16' or 'fp16', or leave it unset."
+        )
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.bfloat16 if native_bf16(device) else torch.float16
     if device.type == "cpu":
         return torch.bfloat16 if _cpu_bf16() else None
     return None
 
 
-def _native_bf16(device: torch.device) -> bool:
+def native_bf16(device: torch.device) -> bool:
+    """Does ``device`` compute bf16 in hardware?
+
+    On CUDA that is compute capability 8.0 (Ampere) or more, or a ROCm GPU. Not
+    ``torch.cuda.is_bf16_supported()``: by default it also counts emulation, and answers True
+    on a T4 (7.5), where bf16 convolutions have no cuDNN engine (pytorch#81139, #148322)."""
     if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
+        if torch.version.hip is not None:
+            return True
+        return tuple(torch.cuda.get_device_capability(device)) >= (8, 0)
     return device.type == "cpu" and _cpu_bf16()
+
+
+def _device_words(device: torch.device) -> str:
+    if device.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        return f"GPU ({torch.cuda.get_device_name(device)}, compute capability {major}.{minor})"
+    return device.type
 
 
 def _cpu_bf16() -> bool:

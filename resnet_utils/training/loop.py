@@ -7,6 +7,7 @@ divergence check), never once per batch.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 import warnings
@@ -66,8 +67,9 @@ def fit(
     the next epoch depends on: weights, optimiser, scheduler, grad scaler, random states
     and the history so far. If it exists when ``fit`` starts, training resumes after its
     last epoch, so a disconnected runtime, a restarted kernel or a Ctrl-C costs at most
-    one epoch; on the CPU the resumed history equals an uninterrupted one. The caller
-    removes the file once the finished run is stored.
+    one epoch (a large checkpoint is written less often: at most a few minutes, see
+    :class:`CheckpointPace`); on the CPU the resumed history equals an uninterrupted one.
+    The caller removes the file once the finished run is stored.
     """
     device = pick_device(device)
     take_step = TrainingStep(model, recipe, device, autocast=autocast, compile=compile)
@@ -113,6 +115,7 @@ def fit(
         _warn_other_threads(state, device, first_epoch - 1)
         if progress:
             print(f"{description}: resuming after epoch {first_epoch - 1} of {recipe.epochs}")
+    writes = CheckpointPace()
     bar = tqdm(total=total_steps, desc=description, disable=not progress, leave=False)
     bar.update((first_epoch - 1) * steps_per_epoch)
     try:
@@ -144,6 +147,9 @@ def fit(
                     bar.set_postfix(epoch=epoch, loss=f"{mean_loss:.3f}")
             train_seconds = time.perf_counter() - start
             test_loss, test_acc = evaluate(model, data, device=device, autocast=autocast)
+            if not math.isfinite(test_loss) and take_step.amp_dtype == torch.float16:
+                # fp16 overflows above 65504: an overflow of the format is not the net's
+                test_loss, test_acc = evaluate(model, data, device=device, autocast=False)
             train_loss = loss_sum.item() / steps_per_epoch
             # A large but finite test loss is not divergence: in the first epochs of a deep
             # plain net, eval-mode BN statistics lag the weights and the test loss can reach
@@ -164,11 +170,12 @@ def fit(
             history["seconds"].append(time.perf_counter() - start)
             history["images_per_s"].append(steps_per_epoch * batch_size / train_seconds)
             history["grad_norms"].append(grad_norms.mean())
-            if checkpoint is not None and epoch < recipe.epochs:
+            if checkpoint is not None and epoch < recipe.epochs and writes.due():
                 try:
-                    _write_checkpoint(
-                        checkpoint, model, optimizer, scheduler, scaler, generator, history
-                    )
+                    with writes.timed():
+                        _write_checkpoint(
+                            checkpoint, model, optimizer, scheduler, scaler, generator, history
+                        )
                 # a full or read-only disk must not stop the training; torch's zip writer
                 # reports a full disk as RuntimeError ("unexpected pos"), not OSError
                 except (OSError, RuntimeError) as error:
@@ -213,6 +220,36 @@ def evaluate(
 
 
 CHECKPOINT_FORMAT = 1
+# A checkpoint that takes a second or more to write (ResNet-152's is 466 MB: weights, momentum)
+# is written only when the training since the last one is ten times its writing time, and at
+# least every three minutes: on a T4, whose ResNet-152 epoch takes seconds, one per epoch would
+# spend more time writing than training (most of all to Drive), while a disconnect still costs
+# at most a few minutes. Cheaper checkpoints are written after every epoch.
+CHEAP_WRITE_S = 1.0
+WRITE_SHARE = 0.1
+MOST_UNSAVED_S = 180.0
+
+
+class CheckpointPace:
+    """When the next end-of-epoch checkpoint is due (see ``CHEAP_WRITE_S``)."""
+
+    def __init__(self, clock=time.perf_counter):
+        self.clock = clock
+        self.saved_at = clock()
+        self.write_s = 0.0
+
+    def due(self) -> bool:
+        if self.write_s < CHEAP_WRITE_S:
+            return True
+        since = self.clock() - self.saved_at
+        return since >= min(self.write_s / WRITE_SHARE, MOST_UNSAVED_S)
+
+    @contextlib.contextmanager
+    def timed(self):
+        started = self.clock()
+        yield
+        self.saved_at = self.clock()
+        self.write_s = self.saved_at - started
 
 
 def _write_checkpoint(path, model, optimizer, scheduler, scaler, generator, history) -> None:
