@@ -94,7 +94,7 @@ def test_schedules():
         _scheduler(opt, Recipe(epochs=1, schedule="cosine"), 10)
 
 
-def test_autocast_can_be_switched_off_and_is_recorded():
+def test_autocast_can_be_switched_off_and_is_recorded(device):
     from resnet_utils.training.hardware import autocast_dtype, precision_name
 
     torch.manual_seed(0)
@@ -104,4 +104,4 @@ def test_autocast_can_be_switched_off_and_is_recorded():
     assert history["precision"] == "fp32"
     torch.manual_seed(0)
     history = fit(build_model("resnet8"), DATA, Recipe(epochs=1, batch_size=64), progress=False)
-    assert history["precision"] == precision_name(autocast_dtype(torch.device("cpu")))
+    assert history["precision"] == precision_name(autocast_dtype(device))  # the test device's
