@@ -12,11 +12,11 @@
 #   make test-browser             JupyterLab in Chromium: Run All, a slider moved (tests/browser)
 #   make lint                     ruff: lint and format check
 #   make format                   ruff: fix what it can and format
-#   make sync                     each notebooks/NN_*.py and its .ipynb in line (refuses if both changed)
+#   make sync                     each notebooks/NN_*.py and its .ipynb in line (refuses if both changed) [KEEP=py|ipynb]
 #   make student                  student copies in student/: solutions replaced by hints
 #   make colab-ref REF=v0.2.1     the ref Colab installs from (badges, set-up cells) [REPOSITORY=]
 #   make clean-cache              delete the finished runs in the run cache (they retrain)
-#   make clean-checkpoints        delete the unfinished runs' checkpoints (they start over)
+#   make clean-checkpoints        delete unfinished runs' checkpoints older than an hour (they start over)
 #   make help                     this list
 # CIFAR10_DIR=/path/to/copy points every command at a local CIFAR-10 copy.
 
@@ -80,7 +80,8 @@ nbval: $(STAMP)
 # interactive=False: no widgets headless (a saved widget shows nothing, and nbclient can wait
 # forever after a widget cell: jupyter/nbclient#312, nteract/papermill#723; seen here twice).
 # Each runs into a temporary file first: a failed run leaves the notebook and results/ as they
-# were (its partial output goes to build/failed/, named in the message).
+# were (its partial output goes to build/failed/, named in the message). Only the notebooks in
+# notebooks/ are run: a student copy (made from them by `make student`) is refused.
 execute: $(STAMP) sync
 	RESNET_PROFILE=$(filter-out auto,$(PROFILE)) \
 	$(BIN)/python tools/execute.py --profile $(PROFILE) --results $(CURDIR)/results $(NOTEBOOKS)
@@ -127,9 +128,10 @@ format: $(STAMP)
 
 # Edit the .py files; this brings each .ipynb in line (keeping its outputs), or the
 # reverse for a notebook edited in Jupyter. When both changed since the last sync it
-# refuses and says how to keep one (tools/sync.py; the other side is backed up).
+# refuses and says how to keep one (tools/sync.py; the other side is backed up):
+# KEEP=py or KEEP=ipynb, the side kept in each pair where both changed.
 sync: $(STAMP)
-	$(BIN)/python tools/sync.py notebooks/[0-9][0-9]_*.py
+	$(BIN)/python tools/sync.py notebooks/[0-9][0-9]_*.py $(if $(KEEP),--keep '$(KEEP)')
 	@$(MAKE) --no-print-directory student >/dev/null
 
 # The students' copies: each solution (between "# BEGIN SOLUTION" and "# END SOLUTION" in a
@@ -140,12 +142,24 @@ student: $(STAMP)
 # Colab installs resnet_utils from the repository at one ref ([tool.resnet-course] in
 # pyproject.toml). This sets it (and REPOSITORY=https://github.com/OWNER/NAME if given) and
 # rewrites the badges, the notebooks' Colab set-up cells and the README table. Tag that ref.
+# A malformed value is refused before anything is written; a ref git does not know is warned of.
+# REF and REPOSITORY reach the tool quoted, as one word each. Only [tool.resnet-course] changed
+# in pyproject.toml, which installs nothing: the stamp is touched so `sync` keeps the venv.
 colab-ref: $(STAMP)
-	$(BIN)/python tools/colab.py $(if $(REF),--ref $(REF)) $(if $(REPOSITORY),--repository $(REPOSITORY))
+	$(BIN)/python tools/colab.py $(if $(REF),--ref='$(subst ','\'',$(REF))') $(if $(REPOSITORY),--repository='$(subst ','\'',$(REPOSITORY))')
+	touch $(STAMP)
 	$(MAKE) sync
 
 clean-cache:
 	rm -rf "$${RESNET_CACHE_DIR:-$$HOME/.cache/resnet-course}/runs"
 
+# An unfinished run's checkpoint is runs/<key>.resume.pt. A run still training rewrites its own
+# at the end of every epoch (a large one at least every few minutes), so one written in the
+# last hour may belong to a live run: it is kept, and named (delete it by hand to start over).
 clean-checkpoints:
-	rm -f "$${RESNET_CACHE_DIR:-$$HOME/.cache/resnet-course}"/runs/*.resume.pt
+	@runs="$${RESNET_CACHE_DIR:-$$HOME/.cache/resnet-course}/runs"; \
+	if [ -d "$$runs" ]; then \
+	  find "$$runs" -maxdepth 1 -name '*.resume.pt' -mmin +60 -exec printf 'removed %s\n' {} \; -exec rm -f {} \; ; \
+	  find "$$runs" -maxdepth 1 -name '*.resume.pt' ! -mmin +60 \
+	    -exec printf 'kept %s: written in the last hour, its run may still be training\n' {} \; ; \
+	fi

@@ -82,6 +82,38 @@ def test_an_unknown_profile_is_refused_before_anything_runs(capsys):
     assert "PROFILE='fast' is not a profile" in capsys.readouterr().out
 
 
+def _no_run(monkeypatch):
+    monkeypatch.delenv("RESNET_PROFILE", raising=False)  # main() sets it: restored after the test
+    ran = []
+    monkeypatch.setattr(execute_tool, "execute", lambda notebook, *a, **k: ran.append(notebook) or True)
+    return ran
+
+
+def test_a_student_copy_is_refused_before_anything_runs(monkeypatch, capsys):
+    """Review D12: `make execute NOTEBOOKS=student/01_degradation.ipynb` replaced the teacher's
+    results/01_degradation.json with a student smoke run, wrote outputs into the student copy,
+    warned wrongly and ended in a FileNotFoundError. Now it refuses, naming what to run."""
+    ran = _no_run(monkeypatch)
+    monkeypatch.chdir(ROOT)
+    notebooks = ["notebooks/01_degradation.ipynb", "student/01_degradation.ipynb"]
+    assert execute_tool.main(["--profile", "smoke", *notebooks]) == 2
+    assert ran == []  # not even the teacher copy given before it
+    out = capsys.readouterr().out
+    assert "student/01_degradation.ipynb is a student copy" in out and "make student" in out
+    assert "NOTEBOOKS=notebooks/01_degradation.ipynb" in out and "Nothing was run" in out
+
+
+def test_a_notebook_outside_the_course_is_refused(tmp_path, monkeypatch, capsys):
+    ran = _no_run(monkeypatch)
+    stray = tmp_path / "01_degradation.ipynb"
+    stray.write_text("{}")
+    for path in (stray, ROOT / "notebooks" / "99_missing.ipynb"):
+        assert execute_tool.main(["--profile", "smoke", str(path)]) == 2
+        assert f"{path} is not one of the course's notebooks" in capsys.readouterr().out
+    assert execute_tool.main(["--profile", "smoke", str(PAIR.with_suffix(".ipynb"))]) == 0
+    assert ran == [PAIR.with_suffix(".ipynb")]
+
+
 def test_the_makefile_executes_through_the_tool():
     makefile = (ROOT / "Makefile").read_text()
     recipe = makefile.split("\nexecute:")[1].split("\n\n")[0]

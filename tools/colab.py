@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -35,27 +36,91 @@ TABLE = re.compile(r"<!-- colab-badges -->.*?<!-- /colab-badges -->", re.S)
 HEADING = re.compile(r"^# (?:\d+\.\s*)?(.+)$", re.M)  # "# 1. The degradation problem"
 
 
-def settings(pyproject: Path = PYPROJECT) -> dict[str, str]:
-    """``repository`` and ``ref`` from the ``[tool.resnet-course]`` table."""
-    table = re.search(r"^\[tool\.resnet-course\]\n(.*?)(?=^\[|\Z)", pyproject.read_text(), re.M | re.S)
+REPOSITORY = re.compile(r"https://github\.com/[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+# A tag, branch or commit as this tool accepts it: git's own rules allow more, but each of
+# these characters is safe in the TOML string, the Colab URL and the set-up cell's Python string.
+REF = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_./+-]*")
+
+
+def check_repository(value: str) -> str:
+    if not REPOSITORY.fullmatch(value):
+        raise SystemExit(f"repository must be https://github.com/OWNER/NAME, not {value!r}")
+    return value
+
+
+def check_ref(value: str) -> str:
+    if not REF.fullmatch(value) or ".." in value or value.endswith((".", "/", ".lock")):
+        raise SystemExit(
+            f"{value!r} is not a ref this tool accepts: give a tag, branch or commit made of letters, "
+            "digits and . _ / + - (v0.2.1, main, 4c60b2c)"
+        )
+    return value
+
+
+def _table(text: str, pyproject: Path) -> re.Match:
+    table = re.search(r"^\[tool\.resnet-course\]\n(.*?)(?=^\[|\Z)", text, re.M | re.S)
     if table is None:
         raise SystemExit(f"{pyproject} has no [tool.resnet-course] table")
-    found = dict(re.findall(r'^(repository|ref)\s*=\s*"([^"]*)"', table.group(1), re.M))
+    return table
+
+
+def parse_settings(text: str, pyproject: Path = PYPROJECT) -> dict[str, str]:
+    """``repository`` and ``ref`` from the ``[tool.resnet-course]`` table of a pyproject text."""
+    body = _table(text, pyproject).group(1)
+    found = dict(re.findall(r'^(repository|ref)\s*=\s*"([^"]*)"', body, re.M))
     if set(found) != {"repository", "ref"}:
         raise SystemExit(f'[tool.resnet-course] in {pyproject} needs repository = "..." and ref = "..."')
-    if not re.fullmatch(r"https://github\.com/[^/\s]+/[^/\s]+", found["repository"]):
-        raise SystemExit(
-            f"repository must be https://github.com/OWNER/NAME, not {found['repository']!r}"
-        )
+    check_repository(found["repository"])
+    check_ref(found["ref"])
     return found
 
 
-def set_settings(pyproject: Path, **values: str | None) -> None:
-    text = pyproject.read_text()
+def settings(pyproject: Path = PYPROJECT) -> dict[str, str]:
+    """``repository`` and ``ref`` from the ``[tool.resnet-course]`` table."""
+    return parse_settings(pyproject.read_text(), pyproject)
+
+
+def with_settings(text: str, pyproject: Path = PYPROJECT, **values: str | None) -> str:
+    """The pyproject text with new values in its ``[tool.resnet-course]`` table (only there),
+    each checked first; nothing is written."""
+    table = _table(text, pyproject)
+    body = table.group(1)
     for key, value in values.items():
-        if value is not None:
-            text = re.sub(rf'^({key}\s*=\s*)"[^"]*"', rf'\g<1>"{value}"', text, count=1, flags=re.M)
-    pyproject.write_text(text)
+        if value is None:
+            continue
+        {"ref": check_ref, "repository": check_repository}[key](value)
+        line = re.compile(rf'^({key}\s*=\s*)"[^"]*"', re.M)
+        body, n = line.subn(lambda m, v=value: f'{m.group(1)}"{v}"', body, count=1)
+        if n != 1:
+            raise SystemExit(f'[tool.resnet-course] in {pyproject} needs {key} = "..."')
+    return text[: table.start(1)] + body + text[table.end(1) :]
+
+
+def set_settings(pyproject: Path, **values: str | None) -> None:
+    pyproject.write_text(with_settings(pyproject.read_text(), pyproject, **values))
+
+
+def ref_warning(ref: str, root: Path = ROOT) -> str | None:
+    """Words for a ref that this repository does not know (Colab would fail to install from
+    it), or None: known, or no git repository to ask."""
+    try:
+        inside = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=root, capture_output=True)
+        if inside.returncode != 0:
+            return None
+        known = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"],
+            cwd=root,
+            capture_output=True,
+        )
+    except OSError:  # no git here
+        return None
+    if known.returncode == 0:
+        return None
+    return (
+        f"warning: {ref} is not a tag, branch or commit of this repository yet. Colab installs from "
+        f"it, so commit these changes, tag them (git tag {ref}) and push the tag "
+        f"(git push origin {ref}); until then every badge and set-up cell fails in Colab."
+    )
 
 
 def colab_url(repository: str, ref: str, path: str) -> str:
@@ -121,9 +186,10 @@ def readme_table(repository: str, ref: str, notebooks: list[Path]) -> str:
     return "\n".join(rows)
 
 
-def planned(root: Path = ROOT) -> dict[Path, str]:
-    """Every file this tool writes, with the text it should have."""
-    config = settings(root / "pyproject.toml")
+def planned(root: Path = ROOT, config: dict[str, str] | None = None) -> dict[Path, str]:
+    """Every file this tool writes, with the text it should have (from ``config``, or from
+    ``root``'s pyproject.toml)."""
+    config = settings(root / "pyproject.toml") if config is None else config
     notebooks = sorted((root / "notebooks").glob("[0-9][0-9]_*.py"))
     files = {path: update_notebook(path, **config) for path in notebooks}
     readme = (root / "README.md").read_text()
@@ -144,11 +210,21 @@ def main(argv=None) -> int:
         for path in stale:
             print(f"out of date: {path.relative_to(ROOT)} (run `make colab-ref`)")
         return 1 if stale else 0
-    set_settings(PYPROJECT, ref=args.ref, repository=args.repository)
-    for path, text in planned().items():
+    # Everything is computed and checked first: a refused value leaves every file as it was.
+    try:
+        pyproject = with_settings(PYPROJECT.read_text(), ref=args.ref, repository=args.repository)
+        config = parse_settings(pyproject)
+        files = {PYPROJECT: pyproject, **planned(ROOT, config)}
+    except SystemExit as refused:
+        print(f"error: {refused}; nothing was written.", file=sys.stderr)
+        return 2
+    for path, text in files.items():
         if path.read_text() != text:
             path.write_text(text)
             print(f"updated {path.relative_to(ROOT)}")
+    warning = ref_warning(config["ref"])
+    if warning:
+        print(warning, file=sys.stderr)
     return 0
 
 

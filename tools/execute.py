@@ -13,12 +13,42 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 FAILED = Path("build/failed")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def not_runnable(notebook: Path, root: Path = ROOT) -> str | None:
+    """Why ``make execute`` must not run this notebook, or None. It runs only the course's
+    teacher notebooks (``notebooks/NN_topic.ipynb`` beside its ``.py``): their outputs and
+    ``results/<stem>.json`` are what it replaces. A student copy has neither: it is made from
+    the teacher copy by ``make student`` (outputs cleared), and would also write over the
+    teacher's results, which are named by the stem they share."""
+    where = notebook.resolve()
+    teacher = root / "notebooks" / notebook.name
+    if where.parent == root / "student":
+        return (
+            f"{notebook} is a student copy: `make execute` runs the teacher notebooks in notebooks/ "
+            f"(NOTEBOOKS={teacher.relative_to(root)}) and keeps their outputs and results/; the "
+            "student copies are made from them by `make student` (outputs cleared) and run by "
+            "`make test`."
+        )
+    if (
+        where.parent != root / "notebooks"
+        or not re.fullmatch(r"\d\d_\w+\.ipynb", notebook.name)
+        or not where.is_file()
+        or not where.with_suffix(".py").is_file()
+    ):
+        return (
+            f"{notebook} is not one of the course's notebooks (notebooks/NN_topic.ipynb, beside "
+            "its .py): `make execute` runs only those."
+        )
+    return None
 
 
 def papermill_run(source: Path, target: Path) -> None:
@@ -90,7 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results", type=Path, default=Path("results"))
     args = parser.parse_args(argv)
     profile = args.profile.strip().lower() or "auto"
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    refused = [why for notebook in args.notebooks if (why := not_runnable(notebook))]
+    if refused:  # before anything else (the import below takes seconds: torch)
+        for why in refused:
+            print(f"error: {why}")
+        print("Nothing was run.")
+        return 2
+    sys.path.insert(0, str(ROOT))
     from resnet_utils.training.profiles import PROFILES
 
     if profile != "auto" and profile not in PROFILES:

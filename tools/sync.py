@@ -8,7 +8,8 @@ every sync; before the first, the committed .py): the side that changed is copie
 other, outputs kept; when both changed differently, nothing is written and the message says
 how to keep one side (the other is backed up first).
 
-Usage: python tools/sync.py notebooks/01_degradation.py [...] [--keep py|ipynb]
+Usage: .venv/bin/python tools/sync.py notebooks/01_degradation.py [...] [--keep py|ipynb]
+(``make sync [KEEP=py|ipynb]`` runs it on every pair, then remakes student/.)
 """
 
 from __future__ import annotations
@@ -65,6 +66,28 @@ def agreed(py: Path, records: Path) -> list[tuple] | None:
     return inputs(jupytext.reads(text, fmt=FORMAT))
 
 
+def _typed(path: str | Path) -> str:
+    """A path as one types it here: relative below the current folder, else absolute."""
+    path = Path(path).absolute()
+    return str(path.relative_to(Path.cwd())) if path.is_relative_to(Path.cwd()) else str(path)
+
+
+def python_command() -> str:
+    """This Python as a command to type here: the venv's (``.venv/bin/python``), not ``python``."""
+    return _typed(sys.executable)
+
+
+def keep_advice(py: Path) -> str:
+    """How to keep one side of a pair that both changed, as a command that works here."""
+    if py.resolve().parent == ROOT / "notebooks":
+        return (
+            "Keep one side with `make sync KEEP=py` or `make sync KEEP=ipynb` (in every pair "
+            "that both changed; it also remakes student/)."
+        )
+    tool = _typed(ROOT / "tools" / "sync.py")
+    return f"Keep one side with `{python_command()} {tool} --keep py {py}` or `--keep ipynb`."
+
+
 def sync(py: Path, *, keep: str | None = None, records: Path | None = None) -> str:
     """Sync one pair; return what was done, in words. Raises BothChanged, writing nothing,
     when both sides changed since the last agreement and ``keep`` does not say which wins."""
@@ -80,19 +103,18 @@ def sync(py: Path, *, keep: str | None = None, records: Path | None = None) -> s
         base = agreed(py, records)
         if mine == theirs:
             side = None
-        elif keep is not None:
-            side = keep
         elif base is not None and theirs == base:
             side = "py"
         elif base is not None and mine == base:
             side = "ipynb"
+        elif keep is not None:  # only where both changed: `make sync KEEP=py` runs over every pair
+            side = keep
         else:
             since = "since the last `make sync`" if base is not None else "(no record of a last sync)"
             raise BothChanged(
                 f"{py} and {ipynb} both changed {since}, differently (the notebook saved in "
-                f"Jupyter after an edit of the .py?). Nothing was written. Keep one side with "
-                f"`python tools/sync.py --keep py {py}` or `--keep ipynb`; the other is "
-                f"copied to {records / 'backup'}/ first."
+                f"Jupyter after an edit of the .py?). Nothing was written. {keep_advice(py)} "
+                f"The other side is copied to {records / 'backup'}/ first."
             )
         if side == "py":
             _backup(ipynb, records)
@@ -133,7 +155,9 @@ def _touch_text_last(py: Path) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="+", type=Path, help="the .py (or .ipynb) of each pair")
-    parser.add_argument("--keep", choices=("py", "ipynb"), help="the side that wins when both changed")
+    parser.add_argument(
+        "--keep", choices=("py", "ipynb"), help="the side that wins where both changed (only there)"
+    )
     args = parser.parse_args(argv)
     refused = 0
     for path in args.notebooks:
