@@ -4,7 +4,9 @@ Sources, in the order they are tried:
 1. a local copy given by ``root=`` or ``$CIFAR10_DIR``: either the ImageFolder layout
    (``train/<class>/*.jpg|png`` and ``test/<class>/...``) or torchvision's own
    ``cifar-10-batches-py`` folder (or a folder holding it);
-2. torchvision's download of the official release into the course cache.
+2. the official release, downloaded into the course cache: it shows its speed and the time
+   left, tells the student within half a minute when that time is long (and what else to
+   do), and resumes where a stopped download left off.
 Whatever the source, the images are decoded once and kept as a tensor file in the cache,
 so the next load takes a second, not a minute.
 """
@@ -18,12 +20,7 @@ from pathlib import Path
 
 import torch
 
-from resnet_utils.storage.atomic import (
-    load_tensors,
-    remove_stale_temporaries,
-    save_tensors,
-    write_atomically,
-)
+from resnet_utils.storage.atomic import load_tensors, remove_stale_temporaries, save_tensors
 from resnet_utils.storage.paths import cache_root
 from resnet_utils.training.data import CLASSES, ImageData
 
@@ -39,14 +36,26 @@ _HOW_TO_POINT = (
 BATCHES = "cifar-10-batches-py"  # torchvision's name for the official release's folder
 DOWNLOAD_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 DOWNLOAD_TIMEOUT = 60  # seconds to wait for the server to answer, or for the next bytes
+DOWNLOAD_CHUNK = 64 * 1024  # bytes per read at most: a trickling server still moves the bar
+SLOW_WINDOW = 20  # seconds over which the speed is measured (again every window after)
+SLOW_AFTER = 5 * 60  # seconds left, at the speed measured, above which the student is told
+ARCHIVE_BYTES = 170_498_071  # the official archive's size: the estimate where a server gives none
+PART_SUFFIX = ".part"  # the download in progress: renamed to the archive's name once whole
 RELEASE_PAGE = "https://www.cs.toronto.edu/~kriz/cifar.html"
+
+_ON_COLAB = (
+    "On Colab, a copy on your Google Drive: mount Drive and pass "
+    "data_dir='/content/drive/MyDrive/cifar10'; storage_dir='/content/drive/MyDrive/resnet-course' "
+    "keeps this download (even a part of it) for the next runtime."
+)
 
 
 def load_cifar10(root: str | os.PathLike | None = None, *, download: bool = True) -> ImageData:
-    """CIFAR-10 from a local copy (``root`` or ``$CIFAR10_DIR``), else torchvision's download.
+    """CIFAR-10 from a local copy (``root`` or ``$CIFAR10_DIR``), else the official download.
 
     The course's own download (in the cache) is checked against the official MD5 sums
-    before it is decoded: an interrupted or damaged download is removed and fetched again.
+    before it is decoded: a damaged one is removed and fetched again, a stopped one goes on
+    where it stopped (:func:`_fetch`).
     A copy of your own is never changed or removed; a damaged file in it is named.
     """
     root = root or os.environ.get(DATA_ENV) or None
@@ -80,26 +89,24 @@ def _download(root: Path) -> None:
     """Fetch and unpack the official release into ``root/cifar-10-batches-py``.
 
     Whatever an earlier, interrupted download left there is the course's own and is
-    replaced; the archive goes to a temporary file first, so a cut never leaves a
-    full-looking one. Raises RuntimeError saying how to point at a local copy instead."""
+    replaced; the archive is only given its name once whole and checked (:func:`_fetch`), so
+    a cut never leaves a full-looking one. Raises RuntimeError naming the address, what went
+    wrong and what to do: run the cell again, or point at a local copy instead."""
     from torchvision.datasets import CIFAR10
 
     archive = root / CIFAR10.filename
     try:
         root.mkdir(parents=True, exist_ok=True)
         remove_stale_temporaries(root)
-        if not (archive.exists() and _intact(archive, CIFAR10.tgz_md5)):
-            write_atomically(archive, lambda tmp: _fetch(DOWNLOAD_URL, tmp))
-            if not _intact(archive, CIFAR10.tgz_md5):
-                archive.unlink()
-                raise OSError("the archive does not match the official release (MD5)")
+        if archive.exists() and not _intact(archive, CIFAR10.tgz_md5):
+            archive.unlink()  # damaged (the course's own): fetched again
+        if not archive.exists():
+            _fetch(DOWNLOAD_URL, archive, CIFAR10.tgz_md5)
         _extract(archive, root)
     except Exception as error:  # network errors come in many types
-        reason = f"{type(error).__name__}: {error}"
-        if isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError):
-            reason = f"no answer from the server within {DOWNLOAD_TIMEOUT} s"
         raise RuntimeError(
-            f"could not download CIFAR-10 into {root} ({reason}). " + _HOW_TO_POINT
+            f"could not download CIFAR-10 from {DOWNLOAD_URL} into {root} ({_why(error)}). "
+            f"{_HOW_TO_POINT} {_ON_COLAB}"
         ) from error
     problem = _batches_problem(root / BATCHES)
     if problem is not None:
@@ -107,21 +114,217 @@ def _download(root: Path) -> None:
     archive.unlink(missing_ok=True)  # unpacked and checked: 170 MB no longer needed
 
 
-def _fetch(url: str, target: Path) -> None:
-    import urllib.request
+class _DownloadProblem(OSError):
+    """A download that stopped (the part received is kept) or arrived damaged (removed)."""
+
+
+def _why(error: BaseException) -> str:
+    import urllib.error
+
+    if isinstance(error, _DownloadProblem):
+        return str(error)
+    if isinstance(error, urllib.error.HTTPError):
+        return (
+            f"the server answered HTTP {error.code} {error.reason} for {error.url}: the file may "
+            f"have moved (see {RELEASE_PAGE}), or the server is down; try again later"
+        )
+    if _timed_out(error):
+        return f"no answer from the server within {DOWNLOAD_TIMEOUT} s"
+    return f"{type(error).__name__}: {error}"
+
+
+def _timed_out(error: BaseException) -> bool:
+    return isinstance(error, TimeoutError) or isinstance(getattr(error, "reason", None), TimeoutError)
+
+
+def _fetch(url: str, target: Path, md5: str) -> None:
+    """Download ``url`` to ``target``, going on from ``target.part`` where one was left.
+
+    The bytes go to ``<target>.part``; only once their count matches the server's and their
+    MD5 is ``md5`` is the file renamed to ``target``. A stopped download (Ctrl-C, a dropped
+    connection, a server silent for :data:`DOWNLOAD_TIMEOUT` s) keeps its part, and the next
+    call asks for the rest (``Range``); a server that answers with the whole file (200)
+    starts the part over. The bar shows the speed and the time left; where that time is over
+    :data:`SLOW_AFTER` s at the speed of a :data:`SLOW_WINDOW`-second window, the student is
+    told once, within that window, what else to do, and the download goes on.
+    torchvision's ``download_url`` has no timeout, no resume and no time-left message: hence
+    this fetch (torchvision's own MD5 check and unpacking are used where they fit).
+    """
+    part = target.with_name(target.name + PART_SUFFIX)
+    with open(part, "ab") as out:  # created if new; every write goes to its end
+        _lock(out, part)
+        try:
+            done, total = _receive(url, out, part, md5)
+        finally:
+            if os.fstat(out.fileno()).st_size == 0:
+                part.unlink(missing_ok=True)  # nothing received: nothing to go on from
+    if done is None:  # the part was whole already
+        os.replace(part, target)
+        return
+    if total is not None and done != total:
+        raise _DownloadProblem(_stopped("the connection dropped", done, total, part))
+    if not _intact(part, md5):
+        part.unlink(missing_ok=True)
+        raise _DownloadProblem(
+            "the download arrived damaged: its MD5 does not match the official release's, so it "
+            "was removed. Run the cell again to download it anew"
+        )
+    os.replace(part, target)
+
+
+def _receive(url: str, out, part: Path, md5: str) -> tuple[int | None, int | None]:
+    """Append the rest of ``url`` to ``out`` (the open, locked ``part``), showing the bar.
+    Returns the bytes the part holds then and the file's full size (None: not said), or
+    (None, None) where the part is whole already."""
+    import http.client
+    import time
+    import urllib.error
+    import urllib.parse
 
     from tqdm.auto import tqdm
 
-    request = urllib.request.Request(url, headers={"User-Agent": "resnet-course"})
-    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response:
-        size = int(response.headers.get("Content-Length") or 0) or None
-        with (
-            open(target, "wb") as out,
-            tqdm(total=size, unit="B", unit_scale=True, desc="downloading CIFAR-10", leave=False) as bar,
-        ):
-            while chunk := response.read(1 << 20):
+    have = os.fstat(out.fileno()).st_size
+    try:
+        response = _open(url, have)
+    except urllib.error.HTTPError as error:
+        if error.code != 416 or not have:
+            raise
+        # nothing after byte `have`: the part is whole (stopped before its rename), or wrong
+        if _intact(part, md5):
+            return None, None
+        out.truncate(0)
+        have, response = 0, _open(url, 0)
+    if response.status == 206 and _range_start(response) != have:  # not the range asked for
+        response.close()
+        out.truncate(0)
+        have, response = 0, _open(url, 0)
+    with response:
+        length = int(response.headers.get("Content-Length") or 0) or None
+        if response.status != 206:  # the whole file: no range support, or none asked
+            out.truncate(0)
+            have = 0
+        total = have + length if length else None
+        done = have
+        host = urllib.parse.urlsplit(url).netloc
+        bar = tqdm(
+            total=total,
+            initial=have,
+            unit="B",
+            unit_scale=True,
+            desc="downloading CIFAR-10",
+            leave=True,  # the last speed and size stay in view
+            mininterval=0.5,
+        )
+        mark_time, mark_done, told = time.monotonic(), done, False
+        try:
+            while True:
+                try:
+                    chunk = response.read1(DOWNLOAD_CHUNK)  # what has arrived, up to 64 KiB
+                except (OSError, http.client.HTTPException) as error:
+                    why = (
+                        f"no answer from the server within {DOWNLOAD_TIMEOUT} s"
+                        if _timed_out(error)
+                        else f"{type(error).__name__}: {error}"
+                    )
+                    raise _DownloadProblem(_stopped(why, done, total, part)) from error
+                if not chunk:
+                    return done, total
                 out.write(chunk)
+                done += len(chunk)
                 bar.update(len(chunk))
+                now = time.monotonic()
+                if now - mark_time >= SLOW_WINDOW:
+                    speed = (done - mark_done) / (now - mark_time)
+                    left = (total or ARCHIVE_BYTES) - done
+                    if not told and left > speed * SLOW_AFTER:
+                        _say(_slow_message(speed, now - mark_time, left, host, part))
+                        told = True
+                    mark_time, mark_done = now, done
+        except KeyboardInterrupt:
+            out.flush()
+            _say(_stopped("stopped", done, total, part))
+            raise
+        finally:
+            bar.close()
+
+
+def _open(url: str, have: int):
+    """The server's answer to a GET of ``url``, asking for the bytes after ``have`` if any."""
+    import urllib.request
+
+    headers = {"User-Agent": "resnet-course"}
+    if have:
+        headers["Range"] = f"bytes={have}-"
+    return urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=DOWNLOAD_TIMEOUT)
+
+
+def _range_start(response) -> int | None:
+    """The first byte of a 206 answer, from ``Content-Range: bytes N-M/T``."""
+    import re
+
+    header = (response.headers.get("Content-Range") or "").strip()
+    found = re.fullmatch(r"bytes (\d+)-\d+/(?:\d+|\*)", header)
+    return int(found.group(1)) if found else None
+
+
+def _lock(file, part: Path) -> None:
+    """One download into ``part`` at a time: two notebooks appending to it would garble it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: not locked
+        return
+    try:
+        fcntl.flock(file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise _DownloadProblem(
+            f"another notebook is downloading CIFAR-10 into {part} right now: wait until it is "
+            "done, then run this cell again"
+        ) from None
+
+
+def _stopped(why: str, done: int, total: int | None, part: Path) -> str:
+    if done == 0:
+        return f"{why}; nothing was received. Run the cell again later"
+    of = f" of {_size(total)}" if total else ""
+    return (
+        f"{why}; the download stopped at {_size(done)}{of}, kept in {part}. Run the cell "
+        "again (now or later): the download goes on where it stopped"
+    )
+
+
+def _slow_message(speed: float, window: float, left: int, host: str, part: Path) -> str:
+    at = f"{_size(speed)}/s" if speed > 0 else "no bytes"
+    eta = f"about {_duration(left / speed)}" if speed > 0 else "for ever"
+    return (
+        f"CIFAR-10 arrives slowly from {host}: {at} over the last {window:.0f} s, so the "
+        f"{_size(left)} left would take {eta} at that speed. The download goes on; instead:\n"
+        f"  - use a CIFAR-10 copy you already have. {_HOW_TO_POINT}\n"
+        f"  - {_ON_COLAB}\n"
+        "  - or stop this cell and run it again later: the download goes on where it stopped "
+        f"(kept in {part})."
+    )
+
+
+def _say(text: str) -> None:
+    """One message to the student, in a notebook's output too, without breaking the bar."""
+    from tqdm.auto import tqdm
+
+    tqdm.write(text)
+
+
+def _size(n: float) -> str:
+    from tqdm import tqdm
+
+    return tqdm.format_sizeof(n, suffix="B")
+
+
+def _duration(seconds: float) -> str:
+    minutes = round(seconds / 60)
+    if minutes < 1:
+        return f"{seconds:.0f} s"
+    if minutes < 90:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
 
 
 def _extract(archive: Path, root: Path) -> None:
