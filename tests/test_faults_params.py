@@ -32,10 +32,23 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]
         ("seeds", 0, r"seeds must be a whole number of seeds, 1 or more \(seeds = 3\), not 0"),
         ("seeds", -1, "seeds must be .* not -1"),
         ("seeds", "3", r"not '3' \(text: papermill's -r passes text"),
-        ("seed", "0", "seed must be a whole number, 0 or more"),
+        ("seed", "0", r"seed must be a whole number from 0 to 2\*\*63 - 1 \(seed = 0\), not '0'"),
         ("seed", 1.5, "seed must be"),
+        ("seed", -1, "seed must be .* not -1"),
         ("epochs", 0, "epochs must be None or a whole number, 1 or more, not 0"),
-        ("depths", [], r"depths is empty: give at least one depth, such as \[20, 56\]"),
+        ("depths", [], r"depths is empty: give two depths or more, such as \[20, 56\]"),
+        # A22: notebooks 1 and 2 compare the shallowest depth with the deepest
+        ("depths", [20], r"depths must hold two depths or more .* such as \[20, 56\], not \[20\]"),
+        # A23: plain20 would be planned twice and trained twice
+        ("depths", [56, 20, 20], r"depths lists 20 twice: give each depth once, such as \[20, 56\]"),
+        # A7: torch's generators take 0 to 2**64 - 1, and the notebooks add offsets to the seed
+        (
+            "seed",
+            2**70,
+            r"seed must be a whole number from 0 to 2\*\*63 - 1 .* not 1180591620717411303424",
+        ),
+        # A35: the time and memory measurements run one batch of this size through ResNet-152
+        ("cost_batch", 20000, r"cost_batch must be at most 1024 .* about 68 GB .* not 20000"),
         ("depths", "20,56", r"depths must be a list of depths such as \[20, 56\]"),
         ("depths", [20, 21], r"depths\[1\]: depth 21 is not of the form 6n\+2"),
         ("depth", "56", "depth must be None or a depth of the form 6n"),
@@ -88,11 +101,73 @@ def test_start_checks_the_namespace_before_it_loads_anything(monkeypatch):
 
 def test_start_reads_the_sessions_own_parameters_from_the_namespace(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
-    namespace = {"profile": "smoke", "seed": 4, "progress": "false", "epochs": 1, "depths": [20]}
+    namespace = {"profile": "smoke", "seed": 4, "progress": "false", "epochs": 1, "depths": [20, 56]}
     session = session_module.start("01_degradation", namespace)
     assert (session.profile.name, session.seed, session.progress) == ("smoke", 4, False)
     assert session.recipe.epochs == 1 and namespace["progress"] is False
     assert "smoke" in capsys.readouterr().out
+
+
+def test_the_largest_seed_and_batch_are_accepted():
+    namespace = {"seed": 2**63 - 1, "cost_batch": 1024, "depths": [110, 20, 56]}
+    check_in_place(namespace)
+    assert namespace == {"seed": 2**63 - 1, "cost_batch": 1024, "depths": [110, 20, 56]}
+
+
+@pytest.mark.parametrize(
+    "folder, why",
+    [
+        ("/proc/nope", "No such file or directory"),  # A20: mkdir fails even for root
+        ("{tmp}/a-file/summaries", "Not a directory"),  # a file where a folder should be
+    ],
+)
+def test_an_unwritable_summary_dir_stops_the_set_up_cell(tmp_path, monkeypatch, folder, why):
+    """A20: before, the type alone was checked, and the summary cell failed after all the
+    training with a raw FileNotFoundError."""
+    (tmp_path / "a-file").write_text("")
+    folder = folder.format(tmp=tmp_path)
+
+    def no_loading(*args, **kwargs):
+        raise AssertionError("data loaded before summary_dir was checked")
+
+    monkeypatch.setattr(session_module, "load_cifar10", no_loading)
+    monkeypatch.setattr(session_module, "synthetic", no_loading)
+    with pytest.raises(BadParameter) as refused:
+        session_module.start("01_degradation", {"profile": "smoke", "summary_dir": folder})
+    message = str(refused.value)
+    assert message.startswith(f"summary_dir {folder!r} cannot be written") and why in message
+    assert "give a folder you can write to, or None" in message
+    with pytest.raises(BadParameter, match="summary_dir"):  # start() called with keywords
+        session_module.start("01_degradation", profile="smoke", summary_dir=folder)
+
+
+def test_summary_dir_is_created_and_probed_and_left_clean(tmp_path):
+    namespace = {"summary_dir": str(tmp_path / "new" / "deeper"), "storage_dir": None}
+    check_in_place(namespace)
+    assert namespace["summary_dir"] == str(tmp_path / "new" / "deeper")
+    assert list((tmp_path / "new" / "deeper").iterdir()) == []  # the probe file is gone
+    for blank in (None, "", "  "):
+        namespace = {"summary_dir": blank}
+        check_in_place(namespace)
+        assert namespace["summary_dir"] is None
+
+
+def test_a_summary_dir_under_home_is_expanded(tmp_path, monkeypatch, capsys):
+    """B15: before, "~/course-summaries" made a folder named ~ in the working directory."""
+    home, work = tmp_path / "home", tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.chdir(work)
+    namespace = {"profile": "smoke", "summary_dir": "~/course-summaries"}
+    session = session_module.start("01_degradation", namespace)
+    assert session.summary_dir == namespace["summary_dir"] == str(home / "course-summaries")
+    session.finish({})
+    assert (home / "course-summaries" / "01_degradation.json").exists()
+    assert list(work.iterdir()) == []  # no folder named ~
+    assert f"summary written to {home / 'course-summaries' / '01_degradation.json'}" in (
+        capsys.readouterr().out
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

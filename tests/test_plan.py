@@ -65,3 +65,27 @@ def test_the_estimate_adds_the_epochs_left_and_reads_in_sensible_units():
         "about 35 min",
         "about 2.5 h",
     ]
+
+
+def test_the_steps_are_timed_with_the_threads_the_runs_will_train_with(tmp_path, data, monkeypatch):
+    """F8: a plan times its steps with the count its runs train with, and gives torch's count
+    back; without ``threads``, with torch's count as it is."""
+    from resnet_utils.training import plan as plan_module
+
+    timed_with = []
+
+    def seconds_per_step(*args, **kwargs):
+        timed_with.append(torch.get_num_threads())
+        return 0.01
+
+    monkeypatch.setattr(plan_module, "seconds_per_step", seconds_per_step)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        cache = RunCache(tmp_path)
+        make_plan(["resnet8", "plain8"], data, RECIPE, seeds=[0], device=DEVICE, cache=cache, threads=1)
+        assert timed_with == [1, 1] and torch.get_num_threads() == 2
+        make_plan(["resnet8"], data, RECIPE, seeds=[0], device=DEVICE, cache=cache)
+        assert timed_with == [1, 1, 2] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -10,8 +10,20 @@ from __future__ import annotations
 
 import numbers
 import os
+import tempfile
+from pathlib import Path
 
 from resnet_utils.models.cifar import blocks_per_stage
+
+# torch's generators take seeds up to 2**64 - 1; the notebooks add offsets (seed + 1, ...)
+# to the seed, and numpy's and Python's signed 64-bit integers end at 2**63 - 1
+MAX_SEED = 2**63 - 1
+# cost_batch (notebook 4) runs one batch of this many images through ResNet-152 for the time
+# and memory measurements. Autograd keeps 223 MB for its backward pass at batch 64 (the
+# notebook's quick run): about 3.5 MB an image, 3.5 GB at the bound, which a laptop or a
+# Colab T4 holds; the course trains with batches of 128.
+MAX_COST_BATCH = 1024
+BACKWARD_MB_PER_IMAGE = 223 / 64
 
 _TRUE = ("true", "yes", "1", "on")
 _FALSE = ("false", "no", "0", "off")
@@ -30,10 +42,15 @@ def check_in_place(namespace: dict) -> None:
             namespace[name] = rule(name, namespace[name])
 
 
-def _whole(name: str, value, *, low: int, what: str, optional: bool = False):
+def _whole(name: str, value, *, low: int, what: str, optional: bool = False, high: int | None = None):
     if value is None and optional:
         return None
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Integral)
+        or value < low
+        or (high is not None and value > high)
+    ):
         hint = " (text: papermill's -r passes text, -p passes numbers)" if isinstance(value, str) else ""
         none = "None or " if optional else ""
         raise BadParameter(f"{name} must be {none}{what}, not {value!r}{hint}.")
@@ -41,7 +58,8 @@ def _whole(name: str, value, *, low: int, what: str, optional: bool = False):
 
 
 def _seed(name, value):
-    return _whole(name, value, low=0, what="a whole number, 0 or more (seed = 0)")
+    what = "a whole number from 0 to 2**63 - 1 (seed = 0)"
+    return _whole(name, value, low=0, high=MAX_SEED, what=what)
 
 
 def _seeds(name, value):
@@ -54,6 +72,19 @@ def _positive(name, value):
 
 def _points(name, value):
     return _whole(name, value, low=2, what="a whole number of grid points, 2 or more", optional=True)
+
+
+def _cost_batch(name, value):
+    value = _whole(name, value, low=1, what="a whole number, 1 or more", optional=True)
+    if value is not None and value > MAX_COST_BATCH:
+        gb = value * BACKWARD_MB_PER_IMAGE / 1024
+        raise BadParameter(
+            f"{name} must be at most {MAX_COST_BATCH} (or None): a batch of {value:,} images "
+            f"would keep about {gb:.0f} GB for ResNet-152's backward pass "
+            f"({BACKWARD_MB_PER_IMAGE:.1f} MB an image), far more than a laptop or a Colab "
+            f"T4 holds; not {value!r}."
+        )
+    return value
 
 
 def _depth(name, value):
@@ -73,8 +104,24 @@ def _depths(name, value):
         raise BadParameter(f"{name} must be a list of depths such as [20, 56], not {value!r}.")
     depths = list(value)
     if not depths:
-        raise BadParameter(f"{name} is empty: give at least one depth, such as [20, 56].")
-    return [_depth(f"{name}[{i}]", d) for i, d in enumerate(depths)]
+        raise BadParameter(f"{name} is empty: give two depths or more, such as [20, 56].")
+    depths = [_depth(f"{name}[{i}]", d) for i, d in enumerate(depths)]
+    for depth in depths:
+        if depths.count(depth) > 1:
+            raise BadParameter(
+                f"{name} lists {depth} {_times(depths.count(depth))}: give each depth once, "
+                f"such as [20, 56] (not {list(value)!r})."
+            )
+    if len(depths) < 2:
+        raise BadParameter(
+            f"{name} must hold two depths or more (the notebook compares the shallowest net "
+            f"with the deepest), such as [20, 56], not {list(value)!r}."
+        )
+    return depths
+
+
+def _times(n: int) -> str:
+    return {2: "twice", 3: "three times"}.get(n, f"{n} times")
 
 
 def _flag(name, value):
@@ -101,6 +148,32 @@ def _folder(name, value):
     raise BadParameter(f"{name} must be a folder (a path as text) or None, not {value!r}.")
 
 
+def summary_folder(name, value) -> str | None:
+    """The folder the summary is written to at the end, with ``~`` expanded (None: blank),
+    created and tried by writing a file there now: a folder that cannot be written stops
+    the set-up cell, not the summary cell after all the training."""
+    value = _folder(name, value)
+    if value is None or str(value).strip() == "":
+        return None
+    folder = Path(value).expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=folder)
+        try:
+            os.write(fd, b"x")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as error:
+        why = error.strerror or str(error)
+        where = f" ({error.filename})" if error.filename and str(error.filename) != str(folder) else ""
+        raise BadParameter(
+            f"{name} {str(value)!r} cannot be written ({why}{where}): give a folder you can "
+            "write to, or None to write no summary file."
+        ) from None
+    return str(folder)
+
+
 _RULES = {
     "profile": _profile,
     "seed": _seed,
@@ -108,13 +181,13 @@ _RULES = {
     "epochs": _positive,
     "depths": _depths,
     "depth": _depth,
-    "cost_batch": _positive,
+    "cost_batch": _cost_batch,
     "measure_images": _positive,
     "landscape_images": _positive,
     "landscape_points": _points,
     "interactive": _flag,
     "progress": _flag,
     "data_dir": _folder,
-    "summary_dir": _folder,
+    "summary_dir": summary_folder,
     "storage_dir": _folder,
 }

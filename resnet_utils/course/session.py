@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from resnet_utils.course.guidance import device_advice, long_plan_advice
-from resnet_utils.course.params import check_in_place
+from resnet_utils.course.params import check_in_place, summary_folder
 from resnet_utils.course.provenance import versions
 from resnet_utils.course.reference import available
 from resnet_utils.storage.atomic import save_json
@@ -25,6 +25,7 @@ from resnet_utils.training.hardware import autocast_dtype, describe_device, pick
 from resnet_utils.training.plan import make_plan, plan_heading
 from resnet_utils.training.profiles import PROFILE_ENV, Profile, get_profile
 from resnet_utils.training.runs import CURVES, Run, train
+from resnet_utils.training.sharing import ThreadChoice, choose_threads, using_threads
 
 SUMMARY_ENV = "RESNET_SUMMARY_DIR"
 
@@ -44,6 +45,9 @@ class Session:
         default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds")
     )
     runs: dict[str, Run] = field(default_factory=dict)  # by label: their curves go in the summary
+    # the CPU threads every run trains with, chosen once (at the first plan or run): None
+    # until then, and on a GPU or under smoke, whose runs keep torch's count
+    thread_choice: ThreadChoice | None = None
 
     @property
     def recipe(self):
@@ -69,6 +73,9 @@ class Session:
         if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
             raise ValueError(f"seeds must be a whole number of runs, 1 or more, not {seeds!r}.")
         members = []
+        threads, newly = self._threads()
+        if newly and (said := self.thread_choice.sentence()):
+            print(said)
         for offset in range(seeds or 1):
             run = train(
                 name,
@@ -78,8 +85,7 @@ class Session:
                 options=options,
                 device=self.device,
                 progress=self.progress,
-                # not under smoke: its runs take a second, and its outputs stay the same everywhere
-                share_cpu=self.profile.name != "smoke",
+                share_cpu=False if threads is None else threads,
             )
             run.title = title
             key = run.label if offset == 0 else f"{run.label}, seed {self.seed + offset}"
@@ -95,15 +101,22 @@ class Session:
         cell shows the plan only (:func:`resnet_utils.training.plan.make_plan` gives the object)."""
         data = self.data if data is None else data
         recipe = self.recipe if recipe is None else recipe
+        threads, _ = self._threads()
+        with using_threads(threads):  # the heading names the count the runs train with
+            heading = plan_heading(self.profile.name, data, recipe, self.device)
+        if threads is not None and (said := self.thread_choice.sentence()):
+            again = "The count is chosen once a session: run the set-up cell again to choose anew."
+            heading += f"\n{said} {again}"
         plan = make_plan(
             nets,
             data,
             recipe,
             seeds=list(range(self.seed, self.seed + seeds)),
             device=self.device,
-            heading=plan_heading(self.profile.name, data, recipe, self.device),
+            heading=heading,
             # smoke runs are 4 steps: timing 3 more of each net would double the notebook
             timed_steps=1 if self.profile.name == "smoke" else 3,
+            threads=threads,
         )
         print(plan)
         # nets named plainly are the notebook's headline nets, those the reference nets stand
@@ -111,6 +124,18 @@ class Session:
         shipped = [name for name in available() if name in nets]
         if advice := long_plan_advice(plan.seconds, shipped, self.device):
             print(advice)
+
+    def _threads(self) -> tuple[int | None, bool]:
+        """The CPU threads this session's runs train with (None: torch's count, on a GPU or
+        under smoke, whose runs take a second and whose outputs stay the same everywhere),
+        and whether they were chosen just now. Chosen once, so that the plan is timed with
+        the count its runs train with, and every run (a resumed one too) keeps it."""
+        if self.device.type != "cpu" or self.profile.name == "smoke":
+            return None, False
+        if self.thread_choice is not None:
+            return self.thread_choice.threads, False
+        self.thread_choice = choose_threads(self.device)
+        return self.thread_choice.threads, True
 
     def training_seconds(self) -> float:
         """Seconds of training behind every run this notebook used, cached or not."""
@@ -213,6 +238,7 @@ def start(
         own = {name: parameters[name] for name in SESSION_PARAMETERS if name in parameters}
         return start(notebook, device=device, **own)
     chosen = get_profile(profile).with_epochs(epochs)
+    summary_dir = summary_folder("summary_dir", summary_dir)  # before any data or training
     device = pick_device(device)
     use_storage(storage_dir)
     if chosen.dataset == "synthetic":

@@ -15,6 +15,7 @@ from resnet_utils.training.hardware import autocast_dtype, describe_device, prec
 from resnet_utils.training.loop import seconds_per_step
 from resnet_utils.training.profiles import Recipe
 from resnet_utils.training.runs import run_label, run_spec
+from resnet_utils.training.sharing import using_threads
 
 # An evaluation pass (forward only, no augmentation) costs about a third of a training step
 # per image: the backward pass is about twice the forward.
@@ -90,10 +91,12 @@ def make_plan(
     cache: RunCache | None = None,
     heading: str = "",
     timed_steps: int = 3,
+    threads: int | None = None,
 ) -> Plan:
     """A :class:`Plan` for ``nets`` (names, or ``(name, options)`` or ``(name, options,
     title)`` tuples), each with every seed in ``seeds``. Times a few steps of each net
-    that has runs left to train; trains nothing."""
+    that has runs left to train, with ``threads`` CPU threads (None: torch's count now),
+    the count the runs will train with; trains nothing."""
     cache = cache or RunCache()
     n_train, n_test = len(data.train_y), len(data.test_y)
     batch = min(recipe.batch_size, n_train)
@@ -111,7 +114,8 @@ def make_plan(
             elif (done := _epochs_done(cache.checkpoint_path(spec))) is not None:
                 net.resumed[seed] = done
         if net.to_train:
-            step = seconds_per_step(model, data, recipe, device=device, steps=timed_steps)
+            with using_threads(threads):
+                step = seconds_per_step(model, data, recipe, device=device, steps=timed_steps)
             steps_per_epoch = n_train // batch
             net.seconds_per_epoch = step * (steps_per_epoch + EVAL_SHARE * n_test / batch)
         planned.append(net)
@@ -121,7 +125,8 @@ def make_plan(
 def plan_heading(profile_name: str, data: ImageData, recipe: Recipe, device: torch.device) -> str:
     return (
         f"Plan ({profile_name} profile): {len(data.train_y):,} training images, "
-        f"{recipe.epochs} epochs per run, on {describe_device(device)}, "
+        f"{recipe.epochs} epoch{'s' if recipe.epochs != 1 else ''} per run, "
+        f"on {describe_device(device)}, "
         f"{precision_name(autocast_dtype(device))}."
     )
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import warnings
-from contextlib import nullcontext
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -16,7 +16,7 @@ from resnet_utils.training.data import ImageData
 from resnet_utils.training.hardware import autocast_dtype, pick_device, precision_name
 from resnet_utils.training.loop import fit
 from resnet_utils.training.profiles import Recipe
-from resnet_utils.training.sharing import sharing_the_cpu
+from resnet_utils.training.sharing import choose_threads, using_threads
 
 # The per-epoch curves of every history, the ones a notebook's summary and a shipped net keep.
 CURVES = ("train_loss", "train_acc", "test_loss", "test_acc")
@@ -89,14 +89,18 @@ def train(
     device: str | torch.device | None = None,
     cache: RunCache | bool = True,
     progress: bool = True,
-    share_cpu: bool = False,
+    share_cpu: bool | int = False,
 ) -> Run:
     """Train ``build_model(name, **options)`` on ``data`` with ``recipe``, through the run cache.
 
     The cache key covers the model and its options, a hash of the data, the recipe, the
     seed, the device type and the number format: change any of them and the run is new.
-    ``share_cpu``: train with fewer threads if other processes keep cores busy when it starts
-    (:mod:`resnet_utils.training.sharing`; the notebooks do, tests keep their thread count).
+    ``share_cpu``: False (tests, scripts) trains with torch's thread count as it is. The
+    course chooses instead (:mod:`resnet_utils.training.sharing`): a number is the thread
+    count a notebook's session chose once for all its runs; True chooses for this run alone,
+    fewer threads if other processes keep cores busy when it starts. Where the course
+    chooses, a run resumed from a checkpoint keeps the thread count it was written with, so
+    that it ends as the uninterrupted run would. The count comes back after the run.
     """
     options = dict(options or {})
     device = pick_device(device)
@@ -120,7 +124,8 @@ def train(
 
     label = name + "".join(f" {k}={v}" for k, v in sorted(options.items()))
     checkpoint = store.checkpoint_path(spec) if store is not None else None
-    with sharing_the_cpu(device, label) if share_cpu else nullcontext():
+    threads = _training_threads(share_cpu, device, label, checkpoint)
+    with using_threads(threads):
         history = fit(
             model,
             data,
@@ -146,3 +151,41 @@ def train(
         else:
             checkpoint.unlink(missing_ok=True)  # the finished run is stored: keep only that
     return Run(name, spec, history, None if diverged else model, from_cache=False, options=options)
+
+
+def _training_threads(share_cpu: bool | int, device: torch.device, label: str, checkpoint):
+    """The thread count a run trains with (None: as torch has it); see :func:`train`."""
+    if share_cpu is False or device.type != "cpu":
+        return None
+    if share_cpu is not True and (not isinstance(share_cpu, int) or share_cpu < 1):
+        raise ValueError(
+            f"share_cpu must be True, False or a thread count (1 or more), not {share_cpu!r}."
+        )
+    saved = _checkpoint_threads(checkpoint)
+    if share_cpu is True and saved is None:
+        choice = choose_threads(device)
+        if said := choice.sentence(f"training {label}"):
+            print(said)
+        return choice.threads
+    chosen = torch.get_num_threads() if share_cpu is True else share_cpu
+    if saved is not None and saved != chosen:
+        print(
+            f"{label} resumes with {saved} thread{'s' if saved != 1 else ''}, as its checkpoint "
+            f"was written (not {chosen}): the same sums in the same order, so it ends as the "
+            "uninterrupted run would."
+        )
+        return saved
+    return chosen
+
+
+def _checkpoint_threads(checkpoint: Path | None) -> int | None:
+    """The thread count a run's checkpoint was written with; None without one (or if it
+    cannot be read: :func:`fit` then says so and starts over)."""
+    if checkpoint is None or not Path(checkpoint).exists():
+        return None
+    try:
+        state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
+        threads = state.get("threads")
+    except Exception:
+        return None
+    return threads if isinstance(threads, int) and threads >= 1 else None

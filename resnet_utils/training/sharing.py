@@ -4,15 +4,20 @@ OpenMP threads wait for each other at every operation; when one of them shares i
 another process, all of them wait. Measured on a 2-core EPYC held to AVX2 kernels (fp32),
 ResNet-20, batch 128, ``benchmarks/bench.py --busy`` (README, "Speed"): alone, 2 threads train
 546 images/s and 1 thread 317; beside another 2-thread training, 2 threads fall to 87 and 1
-thread keeps 191; beside a 1-thread training, 152 vs 256. So a run that starts while other
-processes keep cores busy takes the cores left to it, and says so. The count is chosen once per
-run, when it starts (a checkpoint records it), and restored after the run."""
+thread keeps 191; beside a 1-thread training, 152 vs 256. So a notebook that starts while other
+processes keep cores busy takes the cores left to it, and says so.
+
+A notebook chooses once, when it makes its first plan (:meth:`resnet_utils.course.session.
+Session.plan`): the plan prints the count, times its steps with it, and every run of the
+session trains with it, each restoring the count after it (:func:`using_threads`). Only the
+cores this process may use (its CPU set) are counted: load on the others costs it nothing."""
 
 from __future__ import annotations
 
 import os
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -22,25 +27,47 @@ PROC_STAT = Path("/proc/stat")
 FREE_BELOW = 0.5
 
 
-def _busy_seconds(stat: Path = PROC_STAT) -> float:
-    """All cores' busy CPU seconds since boot, from the kernel's counters."""
-    fields = stat.read_text().splitlines()[0].split()
+def _busy_seconds(stat: Path | None = None, cpus=None) -> float:
+    """Busy CPU seconds since boot, from the kernel's counters: of the cores numbered
+    ``cpus`` (their ``cpuN`` lines), or of all cores (None). Where the kernel gives no line
+    for one of ``cpus``, the machine's total is scaled to their share of its cores."""
+    lines = (stat or PROC_STAT).read_text().splitlines()
+    fields = lines[0].split()
     if fields[0] != "cpu":
-        raise ValueError(f"{stat}: unexpected first line {fields[:2]}")
-    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in fields[1:9])
+        raise ValueError(f"{stat or PROC_STAT}: unexpected first line {fields[:2]}")
+    per_cpu = {}
+    for line in lines[1:]:
+        name, *values = line.split()
+        if name.startswith("cpu") and name[3:].isdigit() and len(values) >= 8:
+            per_cpu[int(name[3:])] = _busy(name, values)
+    total = _busy("cpu", fields[1:])
+    if cpus is None:
+        return total
+    cpus = list(cpus)
+    if all(cpu in per_cpu for cpu in cpus):
+        return sum(per_cpu[cpu] for cpu in cpus)
+    return total * len(cpus) / max(len(per_cpu) or os.cpu_count() or 1, len(cpus))
+
+
+def _busy(name: str, values: list[str]) -> float:
+    if len(values) < 8:
+        raise ValueError(f"{name}: {len(values)} counters, not 8 or more")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in values[:8])
     # steal: taken by the hypervisor; guest time is counted in user already
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
-def others_busy_cores(seconds: float = 0.5, stat: Path = PROC_STAT) -> float | None:
-    """How many cores other processes kept busy over the next ``seconds`` (this process is
-    asleep meanwhile, and its own CPU time is taken off); None where the kernel does not say
-    (no ``/proc/stat``: macOS, Windows)."""
+def others_busy_cores(seconds: float = 0.5, stat: Path | None = None, cpus=None) -> float | None:
+    """How many of the cores this process may use (``cpus``; default: its CPU set) other
+    processes kept busy over the next ``seconds`` (this process is asleep meanwhile, and its
+    own CPU time is taken off); None where the kernel does not say (no ``/proc/stat``: macOS,
+    Windows)."""
+    cpus = usable_cpus() if cpus is None else list(cpus)
     try:
-        busy_before = _busy_seconds(stat)
+        busy_before = _busy_seconds(stat, cpus)
         own_before, start = time.process_time(), time.monotonic()
         time.sleep(seconds)
-        busy = _busy_seconds(stat) - busy_before
+        busy = _busy_seconds(stat, cpus) - busy_before
     except (OSError, ValueError):
         return None
     own = time.process_time() - own_before
@@ -54,30 +81,87 @@ def threads_beside(others: float, threads: int, cores: int) -> int:
     return max(1, min(threads, cores - round(others)))
 
 
-def usable_cores() -> int:
+def usable_cpus() -> list[int] | None:
+    """The numbers of the cores this process may run on (its CPU set); None off Linux."""
     try:
-        return len(os.sched_getaffinity(0))
+        return sorted(os.sched_getaffinity(0))
     except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
+        return None
+
+
+def usable_cores() -> int:
+    cpus = usable_cpus()
+    return len(cpus) if cpus is not None else os.cpu_count() or 1
+
+
+@dataclass(frozen=True)
+class ThreadChoice:
+    """The threads to train with (``threads``), chosen from those torch had (``asked``)
+    with ``others`` of this process's ``cores`` kept busy by other processes (None: not
+    looked at: a GPU, one thread, or no ``/proc/stat``)."""
+
+    threads: int
+    asked: int
+    others: float | None = None
+    cores: int = 1
+
+    def sentence(self, what: str = "this notebook's runs train") -> str:
+        """What was chosen and why, when it is fewer threads than torch had; else ''."""
+        if self.threads == self.asked or self.others is None:
+            return ""
+        busy = min(self.others, self.cores)  # measured noise may exceed the cores it counts
+        return (
+            f"Other processes keep about {busy:.1f} of the {self.cores} "
+            f"core{'s' if self.cores != 1 else ''} this process may use busy: {what} with "
+            f"{_threads(self.threads)} instead of {self.asked} (threads that share a core with "
+            "other work wait for it; beside another training, fewer threads ran 1.7-2.2 times "
+            "faster on a 2-core CPU: README, Speed). One notebook at a time trains fastest."
+        )
+
+
+def choose_threads(
+    device: torch.device,
+    *,
+    threads: int | None = None,
+    sample_seconds: float = 0.5,
+    stat: Path | None = None,
+) -> ThreadChoice:
+    """How many of ``threads`` (default: torch's count now) to train with on ``device``:
+    fewer on a CPU whose cores other processes keep busy. Looks for ``sample_seconds``."""
+    threads = torch.get_num_threads() if threads is None else threads
+    if device.type != "cpu" or threads <= 1:
+        return ThreadChoice(threads, threads)
+    cpus = usable_cpus()
+    cores = len(cpus) if cpus is not None else os.cpu_count() or 1
+    others = others_busy_cores(sample_seconds, stat=stat, cpus=cpus)
+    if others is None:
+        return ThreadChoice(threads, threads)
+    return ThreadChoice(threads_beside(others, threads, cores), threads, others, cores)
+
+
+@contextmanager
+def using_threads(threads: int | None):
+    """Within it, torch computes with ``threads`` threads (None: as it is); the count it had
+    comes back after, on an error or a Ctrl-C too."""
+    before = torch.get_num_threads()
+    if threads is not None and threads != before:
+        torch.set_num_threads(threads)
+    try:
+        yield before if threads is None else threads
+    finally:
+        torch.set_num_threads(before)
 
 
 @contextmanager
 def sharing_the_cpu(device: torch.device, label: str, *, sample_seconds: float = 0.5):
-    """Within it, train with the cores other processes leave free (CPU only)."""
-    threads = torch.get_num_threads()
-    others = others_busy_cores(sample_seconds) if device.type == "cpu" and threads > 1 else None
-    cores = usable_cores()
-    use = threads if others is None else threads_beside(others, threads, cores)
-    if use != threads:
-        print(
-            f"Other processes keep about {others:.1f} of this machine's {cores} cores "
-            f"busy: training {label} with {use} thread{'s' if use != 1 else ''} instead of "
-            f"{threads} (threads that share a core with other work wait for it; beside another "
-            "training, fewer threads ran 1.7-2.2 times faster on a 2-core CPU: README, Speed). "
-            "One notebook at a time trains fastest."
-        )
-        torch.set_num_threads(use)
-    try:
-        yield use
-    finally:
-        torch.set_num_threads(threads)
+    """Within it, train with the cores other processes leave free (CPU only), chosen now,
+    for this run alone (a notebook's session chooses once instead: see the module)."""
+    choice = choose_threads(device, sample_seconds=sample_seconds)
+    if said := choice.sentence(f"training {label}"):
+        print(said)
+    with using_threads(choice.threads) as threads:
+        yield threads
+
+
+def _threads(n: int) -> str:
+    return f"{n} thread{'s' if n != 1 else ''}"
