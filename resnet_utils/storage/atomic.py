@@ -46,13 +46,24 @@ def _default_mode() -> int:
     return 0o666 & ~mask
 
 
-def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
+class StorageGone(OSError):
+    """The storage folder's disk went away (Drive unmounted) and nothing can stand in for it."""
+
+
+def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
 
     The file gets the umask's usual mode (as ``open`` would give it), not the 0600 of a
     temporary file: a teacher's shared cache stays readable by the students it is shared with.
+
+    A path in a storage folder whose disk has gone away (Google Drive unmounted mid-run) is
+    never written below the empty mount point: the file goes to the default cache on this
+    machine, with a warning (:func:`resnet_utils.storage.paths.place_to_write`). Returns the
+    path written.
     """
-    path = Path(path)
+    from resnet_utils.storage import paths  # paths imports this module
+
+    path = paths.place_to_write(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
     os.close(fd)
@@ -63,6 +74,16 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    return path
+
+
+def remove_file(path: Path) -> None:
+    """Remove ``path`` if it is there, and the file written in its stead while its storage
+    folder was gone (see :func:`write_atomically`)."""
+    from resnet_utils.storage import paths
+
+    elsewhere = paths.stand_in(path)  # None while its storage folder is there
+    (Path(path) if elsewhere is None else elsewhere).unlink(missing_ok=True)
 
 
 def write_problem(error: BaseException, folder: Path) -> str:
@@ -80,6 +101,8 @@ def write_problem(error: BaseException, folder: Path) -> str:
         or "unexpected pos" in str(error)
         or (free is not None and free < 2**20)
     )
+    if isinstance(error, StorageGone):
+        return str(error)
     if full:
         left = "?" if free is None else f"{free / 2**20:.0f}"
         return f"no space left on device: {left} MB free in {folder}"
