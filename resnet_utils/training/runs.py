@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from resnet_utils.models import build_model, canonical
-from resnet_utils.storage.atomic import write_problem
+from resnet_utils.storage.atomic import remove_file, write_problem
 from resnet_utils.training.cache import RunCache, module_layout
 from resnet_utils.training.data import ImageData
 from resnet_utils.training.hardware import autocast_dtype, pick_device, precision_name
@@ -149,7 +149,7 @@ def train(
                 stacklevel=2,
             )
         else:
-            checkpoint.unlink(missing_ok=True)  # the finished run is stored: keep only that
+            remove_file(checkpoint)  # the finished run is stored: keep only that
     return Run(name, spec, history, None if diverged else model, from_cache=False, options=options)
 
 
