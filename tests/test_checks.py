@@ -298,11 +298,38 @@ def test_a_stub_is_reported_unanswered_in_one_line_with_its_first_hint(capsys):
     assert lines[1].endswith('More: checks.hint("projection_extra_parameters", 2).')
 
 
+def test_the_unanswered_line_ends_the_hint_before_it_says_more(capsys):
+    checks.plain_parameter_count(...)
+    checks.residual_forward(...)  # its first hint is a question: it keeps its question mark
+    first, second = capsys.readouterr().out.splitlines()
+    assert first == (
+        "Unanswered: plain_parameter_count. Hint: count one conv with its BatchNorm first (its "
+        "weights, then a scale and a shift per output channel), then how many convs of each "
+        'width the net has. More: checks.hint("plain_parameter_count", 2).'
+    )
+    assert second.endswith('where does the last ReLU sit? More: checks.hint("residual_forward", 2).')
+
+
+@pytest.mark.parametrize("name", sorted(checks.HINTS))
+def test_every_unanswered_line_runs_no_hint_into_the_next_sentence(name, capsys):
+    from resnet_utils.checks.common import unanswered
+
+    unanswered(name)
+    line = capsys.readouterr().out.strip()
+    before_more = line.split(" More: ")[0]
+    assert before_more.endswith((".", "?")), line
+
+
 def test_hints_come_in_steps_and_the_last_points_to_the_teacher_copy(capsys):
+    checks.hint("deletable", 1)
     checks.hint("deletable", 2)
     checks.hint("deletable", 3)
-    second, beyond = capsys.readouterr().out.splitlines()
-    assert second == "Hint 2 of 2 for deletable: " + checks.HINTS["deletable"][1]
+    first, second, beyond = capsys.readouterr().out.splitlines()
+    assert first == (
+        "Hint 1 of 2 for deletable: a block can go when its output has the shape of its input. "
+        'Next: checks.hint("deletable", 2).'
+    )
+    assert second == "Hint 2 of 2 for deletable: " + checks.HINTS["deletable"][1] + "."
     assert "teacher's copy" in beyond
     with pytest.raises(checks.CheckFailed, match="no exercise 'deleteable'.*deletable"):
         checks.hint("deleteable")

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import numbers
+import re
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -34,6 +37,10 @@ def exercise(*hints: str) -> Callable:
 
     The exercise is named after the check (``checks.hint("deletable", 2)``). Hints go from a
     nudge to more; none of them is the answer, which only the teacher's copy holds.
+
+    A check whose answer is a function (its first parameter annotated ``Callable``) opens its
+    docstring with the call it makes, ``count(depth)``: an answer that is no function, or one
+    that cannot be called so, is told that in words before the check runs.
     """
     if not hints:
         raise ValueError("an exercise needs at least one hint")
@@ -42,15 +49,15 @@ def exercise(*hints: str) -> Callable:
         name = check.__name__
         HINTS[name] = hints
 
-        wants_function = _first_annotation(check).startswith("Callable")
+        usage = _usage(check) if _first_annotation(check).startswith("Callable") else None
 
         @functools.wraps(check)
         def run(answer, *args, **kwargs):
             if answer is Ellipsis:
                 return unanswered(name)
             try:
-                if wants_function:
-                    as_function(answer, "your answer")
+                if usage:
+                    as_function(answer, "your answer", usage)
                 return check(answer, *args, **kwargs)
             except NotImplementedError as error:
                 if is_stub(error, answer):  # the student stub, raised when the check calls it
@@ -71,6 +78,17 @@ def _first_annotation(check: Callable) -> str:
     parameters = list(inspect.signature(check).parameters.values())
     annotation = parameters[0].annotation if parameters else inspect.Parameter.empty
     return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", "")
+
+
+def _usage(check: Callable) -> str:
+    """'count(depth)': how the check calls the student's function, from its docstring."""
+    found = re.match(r"``(\w+\([^`]*\))``", (check.__doc__ or "").strip())
+    if not found:
+        raise ValueError(
+            f"{check.__name__}: a check of a function opens its docstring with the call it makes, "
+            "as ``count(depth)``"
+        )
+    return found[1]
 
 
 def is_stub(error: NotImplementedError, answer) -> bool:
@@ -95,10 +113,16 @@ def innermost(error: BaseException) -> str:
     return f"{code.co_name} ({'/'.join(code.co_filename.split('/')[-3:])})"
 
 
+def _sentence(text: str) -> str:
+    """The text ending as a sentence does, so that what follows it on the line starts anew."""
+    text = text.rstrip()
+    return text if text.endswith((".", "?", "!")) else text + "."
+
+
 def unanswered(name: str) -> None:
     """One line: this exercise is still open, its first hint, and how to get the next."""
     more = f' More: checks.hint("{name}", 2).' if len(HINTS[name]) > 1 else ""
-    print(f"Unanswered: {name}. Hint: {HINTS[name][0]}{more}")
+    print(f"Unanswered: {name}. Hint: {_sentence(HINTS[name][0])}{more}")
 
 
 def hint(name: str, level: int = 1) -> None:
@@ -120,8 +144,8 @@ def hint(name: str, level: int = 1) -> None:
         )
         return
     level = max(level, 1)
-    later = f' (next: checks.hint("{name}", {level + 1}))' if level < len(hints) else ""
-    print(f"Hint {level} of {len(hints)} for {name}: {hints[level - 1]}{later}")
+    later = f' Next: checks.hint("{name}", {level + 1}).' if level < len(hints) else ""
+    print(f"Hint {level} of {len(hints)} for {name}: {_sentence(hints[level - 1])}{later}")
 
 
 def passed(message: str) -> None:
@@ -143,14 +167,43 @@ def same(a, b, tol: float = 1e-5) -> bool:
     )
 
 
-def as_function(answer, what: str) -> Callable:
-    """The answer, when it is a function to call; else say that a function is asked."""
-    if not callable(answer):
+def as_function(answer, what: str, usage: str | None = None) -> Callable:
+    """The answer, when it is a function that can be called as ``usage`` ('count(depth)');
+    else say that a function is asked, and how the check calls it."""
+    asked = f"{what} should be a function (def ...: give its name, without calling it), but it is"
+    if inspect.isclass(answer):  # callable, but calling it builds an object
         raise CheckFailed(
-            f"{what} should be a function (def ...: give its name, without calling it), but it is "
-            f"{type(answer).__name__}: {answer!r}."
+            f"{asked} a class, {answer.__name__}"
+            + (f"; the check calls a function as {usage}." if usage else ".")
         )
+    if not callable(answer):
+        raise CheckFailed(f"{asked} {type(answer).__name__}: {answer!r}.")
+    if usage:
+        _refuse_other_parameters(answer, usage)
     return answer
+
+
+def _refuse_other_parameters(answer: Callable, usage: str) -> None:
+    """Say in words when ``answer`` cannot be called as ``usage`` (its parameters differ);
+    its own TypeErrors, raised once it runs, stay the student's traceback."""
+    module = isinstance(answer, nn.Module)  # calling a module calls its forward
+    try:
+        signature = inspect.signature(answer.forward if module else answer)
+    except (TypeError, ValueError):  # no signature to read (a builtin): calling it will tell
+        return
+    names = [n.strip() for n in usage[usage.index("(") + 1 : -1].split(",") if n.strip()]
+    try:
+        signature.bind(*names)
+    except TypeError:
+        bare = signature.replace(
+            parameters=[p.replace(annotation=p.empty) for p in signature.parameters.values()],
+            return_annotation=signature.empty,
+        )
+        count = f"{len(names)} argument{'s' if len(names) != 1 else ''}"
+        raise CheckFailed(
+            f"{'your module' if module else 'your function'} should take {count}: the check calls it as "
+            f"{usage}, but {'its forward' if module else 'yours'} takes {bare}."
+        ) from None
 
 
 def as_tensor(answer, what: str) -> torch.Tensor:
@@ -170,13 +223,52 @@ def refuse_in_place(what: str, before: dict[str, torch.Tensor], after: dict[str,
         )
 
 
-def as_number(answer, what: str) -> float:
+def _scalar(answer):
+    """A one-element tensor or numpy array (or a numpy scalar) as the Python number it holds:
+    torch.tensor(5), np.array([5]) and np.int64(5) all give 5. Anything else as it is."""
     if isinstance(answer, torch.Tensor) and answer.numel() == 1:
-        answer = answer.item()
-    # any real number counts: np.int64 (what np.sum gives), np.float32, fractions
-    if isinstance(answer, bool) or not isinstance(answer, numbers.Real):
+        return answer.item()
+    if isinstance(answer, (np.ndarray, np.generic)) and answer.size == 1:
+        return answer.item()
+    return answer
+
+
+def as_number(answer, what: str) -> int | float:
+    """The answer as an int or a float: every check that asks for a number reads it here.
+
+    Any real number counts (np.int64 from np.sum, np.float32, fractions), and so does a tensor
+    or numpy array holding one; NaN and infinities are refused in words."""
+    value = _scalar(answer)
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise CheckFailed(f"{what} should be a number, but it is {type(answer).__name__}: {answer!r}.")
-    return int(answer) if isinstance(answer, numbers.Integral) else float(answer)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    value = float(value)
+    if math.isnan(value):
+        raise CheckFailed(
+            f"{what} should be a number, but it is NaN (not a number: what 0/0 or inf - inf give, "
+            "and any sum that includes a NaN)."
+        )
+    if math.isinf(value):
+        raise CheckFailed(f"{what} should be a finite number, but it is {value}.")
+    return value
+
+
+def as_whole_numbers(answer, count: int) -> tuple[int, ...] | None:
+    """``count`` whole numbers given as a tuple, list, torch.Size, numpy array or tensor, as a
+    tuple of ints (64.0 counts as 64); None when the answer is not that."""
+    if isinstance(answer, (torch.Tensor, np.ndarray)):
+        if answer.ndim != 1:
+            return None
+        answer = answer.tolist()
+    if isinstance(answer, str) or not isinstance(answer, Sequence) or len(answer) != count:
+        return None
+    values = [_scalar(v) for v in answer]
+    if any(isinstance(v, bool) or not isinstance(v, numbers.Real) for v in values):
+        return None
+    if not all(isinstance(v, numbers.Integral) or float(v).is_integer() for v in values):
+        return None
+    return tuple(int(v) for v in values)
 
 
 def bn_parameters(model: nn.Module) -> int:

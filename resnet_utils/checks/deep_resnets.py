@@ -8,6 +8,7 @@ from resnet_utils.checks.choices import pick
 from resnet_utils.checks.common import (
     CheckFailed,
     as_number,
+    as_whole_numbers,
     bn_parameters,
     conv_outputs,
     exercise,
@@ -93,12 +94,12 @@ def imagenet_stem_shapes(answer: dict) -> None:
         )
     for part in STEM_PARTS:
         given = answer[part]
-        if isinstance(given, str) or not isinstance(given, (tuple, list)) or len(given) != 3:
+        got = as_whole_numbers(given, 3)  # a tuple, list, torch.Size, numpy array or tensor
+        if got is None:
             raise CheckFailed(
                 f"{part}: give its shape as three whole numbers (channels, height, width); you "
                 f"gave {given!r}."
             )
-        got = tuple(given)
         if got != actual[part]:
             raise CheckFailed(
                 f"{part}: you said {shape_of(got)}, it is {shape_of(actual[part])}. {_WHY[part]}."

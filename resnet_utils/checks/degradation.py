@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
 import torch
 
 from resnet_utils.checks.choices import check_seed_agreement, loss_bands
@@ -139,8 +140,17 @@ def weight_gradient_norms(norms_of: Callable) -> None:
     model = build_model("plain20")
     images, labels = torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))
     expected = gradient_norms(model, images, labels)  # leaves the gradients cleared
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
     got = norms_of(model, images, labels)
-    if isinstance(got, torch.Tensor):
+    changed = [name for name, p in model.named_parameters() if not torch.equal(p, before[name])]
+    if changed:
+        which = changed[0] + (f" and {len(changed) - 1} more" if len(changed) > 1 else "")
+        raise CheckFailed(
+            f"your function changed the weights of the net it measures ({which}): a measurement "
+            "must not train the net. Read each weight.grad after backward(), with no optimizer "
+            "step or other update of the weights."
+        )
+    if isinstance(got, (torch.Tensor, np.ndarray)):
         got = got.tolist()
     if not isinstance(got, (list, tuple)):
         raise CheckFailed(f"return a list of numbers, one per layer; you returned {type(got).__name__}.")
@@ -157,7 +167,7 @@ def weight_gradient_norms(norms_of: Callable) -> None:
     close = lambda a, b: all(math.isclose(x, y, rel_tol=1e-3, abs_tol=1e-9) for x, y in zip(a, b))  # noqa: E731
     if close(got, expected):
         again = norms_of(model, images, labels)
-        again = again.tolist() if isinstance(again, torch.Tensor) else list(again)
+        again = again.tolist() if isinstance(again, (torch.Tensor, np.ndarray)) else list(again)
         if close(again, [2 * e for e in expected]):
             raise CheckFailed(
                 "the first call is right, but the second gives twice the norms: gradients add up "
