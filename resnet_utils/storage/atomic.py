@@ -2,7 +2,8 @@
 
 A write goes to a temporary file beside its target (``.<name>.<random>.tmp``) that is
 renamed into place when complete. A process killed outright (``kill -9``, a full machine
-reset) cannot remove its temporary file: :func:`remove_stale_temporaries` does, later.
+reset) cannot remove its temporary file: :func:`~resnet_utils.storage.temporaries.remove_stale_temporaries`
+does, later.
 """
 
 from __future__ import annotations
@@ -12,28 +13,16 @@ import json
 import math
 import os
 import pickle
-import re
 import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-TMP_PREFIX = "."
-TMP_SUFFIX = ".tmp"
-# A temporary file untouched for this long belongs to a dead writer: a live one writes
-# continuously and renames its file within seconds of finishing.
-STALE_SECONDS = 15 * 60
-# The temporaries the course itself writes (``.<target>.<8 random>.tmp``), and only those are
-# ever removed: a run (its record, weights or checkpoint), decoded data, the CIFAR-10 archive,
-# an extraction folder, a write probe. A user's own hidden ``*.tmp`` in a shared folder stays.
-COURSE_TEMPORARY = re.compile(
-    r"\.(?:[0-9a-f]{20}\.(?:json|pt|resume\.pt)|cifar10-[0-9a-f]{12}-[0-9a-f]{12}\.pt"
-    r"|cifar-10-python\.tar\.gz|extract|write-test)\.[a-z0-9_]{8}\.tmp"
-)
+from resnet_utils.storage import paths
+from resnet_utils.storage.temporaries import TMP_PREFIX, TMP_SUFFIX
 
 _umask_lock = threading.Lock()
 
@@ -44,10 +33,6 @@ def _default_mode() -> int:
         mask = os.umask(0o022)
         os.umask(mask)
     return 0o666 & ~mask
-
-
-class StorageGone(OSError):
-    """The storage folder's disk went away (Drive unmounted) and nothing can stand in for it."""
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
@@ -61,8 +46,6 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     machine, with a warning (:func:`resnet_utils.storage.paths.place_to_write`). Returns the
     path written.
     """
-    from resnet_utils.storage import paths  # paths imports this module
-
     path = paths.place_to_write(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
@@ -80,8 +63,6 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
 def remove_file(path: Path) -> None:
     """Remove ``path`` if it is there, and the file written in its stead while its storage
     folder was gone (see :func:`write_atomically`)."""
-    from resnet_utils.storage import paths
-
     elsewhere = paths.stand_in(path)  # None while its storage folder is there
     (Path(path) if elsewhere is None else elsewhere).unlink(missing_ok=True)
 
@@ -101,7 +82,7 @@ def write_problem(error: BaseException, folder: Path) -> str:
         or "unexpected pos" in str(error)
         or (free is not None and free < 2**20)
     )
-    if isinstance(error, StorageGone):
+    if isinstance(error, paths.StorageGone):
         return str(error)
     if full:
         left = "?" if free is None else f"{free / 2**20:.0f}"
@@ -147,32 +128,3 @@ def load_tensors(path: Path, map_location="cpu") -> dict:
             "since loading it would run that code. Delete it (it is remade or retrained), or "
             "ask whoever gave it to you."
         ) from None
-
-
-def remove_stale_temporaries(folder: Path, older_than: float = STALE_SECONDS) -> list[Path]:
-    """Remove the temporary files (and folders) of writers that died in ``folder``.
-
-    Only the course's own names (:data:`COURSE_TEMPORARY`) untouched for ``older_than``
-    seconds go: a write in progress in another notebook, or a user's file, is never touched.
-    Returns what was removed.
-    """
-    removed = []
-    try:
-        candidates = list(Path(folder).glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"))
-    except OSError:
-        return removed
-    now = time.time()
-    for item in candidates:
-        if not COURSE_TEMPORARY.fullmatch(item.name):  # not a name the course writes
-            continue
-        try:
-            if now - item.lstat().st_mtime < older_than:
-                continue
-            if item.is_dir() and not item.is_symlink():
-                shutil.rmtree(item)
-            else:
-                item.unlink()
-            removed.append(item)
-        except OSError:  # gone already, or not ours to remove: leave it
-            continue
-    return removed

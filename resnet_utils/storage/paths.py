@@ -20,11 +20,15 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from resnet_utils.storage import atomic
+from resnet_utils.storage.temporaries import remove_stale_temporaries
 
 CACHE_ENV = "RESNET_CACHE_DIR"
 DRIVE = Path("/content/drive")
 MOUNTS = Path("/proc/self/mountinfo")
+
+
+class StorageGone(OSError):
+    """The storage folder's disk went away (Drive unmounted) and nothing can stand in for it."""
 
 
 def cache_root() -> Path:
@@ -185,7 +189,7 @@ def writable_problem(root: Path) -> str | None:
 def remove_stale_cache_temporaries(root: Path) -> None:
     """Remove what writers killed mid-write (``kill -9``) left in the cache's folders."""
     for sub in SUBFOLDERS:
-        atomic.remove_stale_temporaries(root / sub)
+        remove_stale_temporaries(root / sub)
 
 
 def describe_storage(root: Path) -> str:
@@ -329,7 +333,7 @@ def place_to_write(path: str | os.PathLike) -> Path:
     default cache on this machine; the first such write warns, naming both folders and what to
     do. A storage folder deleted from a disk that is still there is simply made again.
 
-    Raises :class:`atomic.StorageGone` when no folder on this machine can stand in."""
+    Raises :class:`StorageGone` when no folder on this machine can stand in."""
     storage = _holding(_absolute(path))
     if storage is None:
         return Path(path)
@@ -342,7 +346,7 @@ def place_to_write(path: str | os.PathLike) -> Path:
         storage.gone, storage.stand_in = why, root
         warnings.warn(_gone_message(storage, why, root), stacklevel=4)
     if root is None:
-        raise atomic.StorageGone(f"the storage folder {storage.root} is gone: {why}")
+        raise StorageGone(f"the storage folder {storage.root} is gone: {why}")
     return root / _absolute(path).relative_to(storage.root)
 
 

@@ -20,8 +20,9 @@ from pathlib import Path
 
 import torch
 
-from resnet_utils.storage.atomic import load_tensors, remove_stale_temporaries, save_tensors
+from resnet_utils.storage.atomic import load_tensors, save_tensors
 from resnet_utils.storage.paths import cache_root
+from resnet_utils.storage.temporaries import remove_stale_temporaries
 from resnet_utils.training.data import CLASSES, ImageData
 
 DATA_ENV = "CIFAR10_DIR"
