@@ -221,7 +221,10 @@ def start(
     """Resolve the profile, load the data it asks for, and show where the outputs come from.
 
     ``storage_dir`` moves the data and the run cache (for example to a Google Drive folder in
-    Colab, so that a new runtime finds the finished runs); None keeps ``$RESNET_CACHE_DIR``.
+    Colab, so that a new runtime finds the finished runs); None goes back to the default the
+    kernel started with (``$RESNET_CACHE_DIR``, else ``~/.cache/resnet-course``). Storage
+    that goes away mid-run (Drive unmounted) is never written below its empty mount point: the
+    runs go to the default cache, with a warning that says where and what to do.
     In Colab it leaves the widget manager alone: Colab draws the core ipywidgets the course
     uses (interact, sliders, dropdowns, toggles) itself. ``output.enable_custom_widget_manager()``
     would route *every* widget through a manager loaded from a CDN (colabtools'
