@@ -1,3 +1,4 @@
+import hashlib
 import pickle
 import socket
 
@@ -7,6 +8,7 @@ import torch
 from PIL import Image
 from torchvision.transforms.v2 import functional as TF
 
+from resnet_utils.storage.atomic import load_tensors, save_tensors
 from resnet_utils.training import cifar10 as cifar10_module
 from resnet_utils.training.cifar10 import load_cifar10
 from resnet_utils.training.data import (
@@ -134,6 +136,48 @@ def test_a_damaged_decode_cache_is_rebuilt(tmp_path, cache_dir):
     assert torch.equal(load_cifar10(tmp_path / "copy").train_x, first.train_x)
 
 
+def test_flipped_bits_in_the_decoded_cache_are_seen_and_decoded_again(tmp_path, cache_dir):
+    _write_image_folder(tmp_path / "copy", per_class=2)
+    first = load_cifar10(tmp_path / "copy")
+    (cached,) = (cache_dir / "data").glob("cifar10-*.pt")
+    content = bytearray(cached.read_bytes())
+    at = content.find(first.train_x[5].numpy().tobytes())  # the pixels of one image, stored raw
+    assert at > 0
+    content[at : at + 1024] = bytes(b ^ 0xFF for b in content[at : at + 1024])  # 1 KB flipped
+    cached.write_bytes(bytes(content))
+    with pytest.warns(UserWarning) as caught:
+        again = load_cifar10(tmp_path / "copy")
+    [note] = [str(w.message) for w in caught if "checksum" in str(w.message)]
+    assert note == (
+        f"the decoded CIFAR-10 images kept in {cached} changed on disk since they were written "
+        "(their checksum differs): decoding them again from the copy."
+    )
+    assert torch.equal(again.train_x, first.train_x) and again.fingerprint == first.fingerprint
+    assert torch.equal(load_tensors(cached)["train_x"], first.train_x)  # the cache made sound again
+
+
+def test_a_decoded_cache_without_a_checksum_is_not_trusted(tmp_path, cache_dir, recwarn):
+    _write_image_folder(tmp_path / "copy", per_class=1)
+    first = load_cifar10(tmp_path / "copy")
+    (cached,) = (cache_dir / "data").glob("cifar10-*.pt")
+    stored = load_tensors(cached)
+    assert (
+        stored["sha256"]
+        == hashlib.sha256(
+            b"".join(
+                f"{k} {tuple(stored[k].shape)} {stored[k].dtype}\n".encode()
+                + stored[k].numpy().tobytes()
+                for k in ("train_x", "train_y", "test_x", "test_y")
+            )
+        ).hexdigest()
+    )
+    altered = {k: v for k, v in stored.items() if k != "sha256"}  # as an older course wrote it
+    altered["train_x"] = altered["train_x"] ^ 1
+    save_tensors(cached, altered)
+    assert torch.equal(load_cifar10(tmp_path / "copy").train_x, first.train_x)
+    assert not [w for w in recwarn if "checksum" in str(w.message)]  # older files: no alarm
+
+
 def test_environment_variable_names_the_copy(tmp_path, cache_dir, monkeypatch):
     _write_image_folder(tmp_path / "copy", per_class=1)
     monkeypatch.setenv("CIFAR10_DIR", str(tmp_path / "copy"))
@@ -184,8 +228,12 @@ def test_failed_download_says_how_to_point_at_a_copy(cache_dir, monkeypatch):
         load_cifar10()
 
 
-def test_real_copy_has_cifar10s_shape_and_statistics(real_cifar10_dir, cache_dir):
+def test_real_copy_has_cifar10s_shape_and_statistics(real_cifar10_dir, cache_dir, monkeypatch):
     data = load_cifar10(real_cifar10_dir)
+    with monkeypatch.context() as patch:  # the second load: the kept tensors, their checksum checked
+        patch.setattr(cifar10_module, "_read_image_folders", lambda path: pytest.fail("decoded again"))
+        patch.setattr(cifar10_module, "_read_batches", lambda path: pytest.fail("decoded again"))
+        assert load_cifar10(real_cifar10_dir).fingerprint == data.fingerprint
     assert data.train_x.shape == (50_000, 3, 32, 32) and data.test_x.shape == (10_000, 3, 32, 32)
     assert data.train_y.bincount().tolist() == [5_000] * 10
     assert data.test_y.bincount().tolist() == [1_000] * 10

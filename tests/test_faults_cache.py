@@ -162,3 +162,98 @@ def test_spellings_of_one_net_share_one_cache_entry(cache_dir, counted_fit):
     other = train("resnet8", DATA, RECIPE, options={"batchnorm": False}, cache=store, progress=False)
     assert not other.from_cache and other.label == "resnet8 (batchnorm=False)"
     assert len(counted_fit) == 2
+
+
+# --- review round 3: damaged weights named; a storage folder that went away ------------
+
+
+def test_truncated_weights_are_named_as_damaged_and_retrained(cache_dir, counted_fit):
+    store = RunCache(cache_dir)
+    first = train("resnet8", DATA, RECIPE, cache=store, progress=False)
+    record, weights = store.paths(first.spec)
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])  # a cut copy
+    with pytest.warns(UserWarning) as caught:
+        again = train("resnet8", DATA, RECIPE, cache=store, progress=False)
+    [message] = [str(w.message) for w in caught if "ignoring cache entry" in str(w.message)]
+    assert message.startswith(
+        f"ignoring cache entry {record.stem}: its weights file {weights} is damaged (truncated "
+        "or changed since it was written: "
+    )
+    assert message.endswith("); the run is trained again.")
+    assert "Errno" not in message and "internal miniz error" not in message
+    assert not again.from_cache and len(counted_fit) == 2
+    assert train("resnet8", DATA, RECIPE, cache=store, progress=False).from_cache  # sound again
+
+
+def test_missing_weights_are_named_as_missing(cache_dir, counted_fit):
+    store = RunCache(cache_dir)
+    record, weights = store.paths(train("resnet8", DATA, RECIPE, cache=store, progress=False).spec)
+    weights.unlink()
+    with pytest.warns(
+        UserWarning, match=f"ignoring cache entry {record.stem}: its weights file {weights} is missing"
+    ):
+        assert not train("resnet8", DATA, RECIPE, cache=store, progress=False).from_cache
+
+
+def _gone(monkeypatch, folder):
+    """Path.exists as Python 3.11 has it under a dead Google Drive mount: OSError, not False."""
+    real = type(folder).exists
+
+    def exists(path, *args, **kwargs):
+        if str(path).startswith(str(folder)):
+            raise OSError(107, "Transport endpoint is not connected", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(type(folder), "exists", exists)
+
+
+def test_a_run_cache_whose_disk_went_away_is_not_a_crash(cache_dir, monkeypatch):
+    store = RunCache(cache_dir / "runs")
+    spec = train("resnet8", DATA, RECIPE, cache=store, progress=False).spec
+    _gone(monkeypatch, cache_dir)
+    with pytest.warns(UserWarning) as caught:
+        assert store.load(spec) is None
+    [message] = [str(w.message) for w in caught]
+    assert message.startswith(f"ignoring cache entry {store.paths(spec)[0].stem}: cannot read the run ")
+    assert "Transport endpoint is not connected" in message
+    assert message.endswith("the run is trained instead of loaded.")
+
+
+def test_a_checkpoint_whose_disk_went_away_starts_the_run_over(cache_dir, monkeypatch):
+    from resnet_utils.training.loop import _read_checkpoint
+
+    checkpoint = cache_dir / "runs" / "0123.resume.pt"
+    _gone(monkeypatch, cache_dir)
+    with pytest.warns(
+        UserWarning,
+        match=r"ignoring checkpoint 0123.resume.pt \(cannot read it: .*Transport endpoint is not "
+        r"connected.*\); training from the start",
+    ):
+        assert _read_checkpoint(checkpoint, torch.device("cpu")) is None
+
+
+def test_train_goes_on_when_the_cache_disk_went_away(cache_dir, monkeypatch):
+    store = RunCache(cache_dir / "runs")
+    _gone(monkeypatch, cache_dir)
+    with pytest.warns(UserWarning) as caught:  # share_cpu=False: runs._checkpoint_threads not asked
+        run = train("resnet8", DATA, RECIPE, cache=store, progress=False)
+    assert run.model is not None and not run.from_cache and run.history["epoch"] == [1]
+    key = store.paths(run.spec)[0].stem
+    said = [str(w.message) for w in caught]
+    assert said[0].startswith(f"ignoring cache entry {key}: cannot read the run cache")
+    assert said[1].startswith(f"ignoring checkpoint {key}.resume.pt (cannot read it")
+    assert len(said) == 2
+
+
+def test_a_resume_with_one_thread_says_thread(monkeypatch):
+    from resnet_utils.training.loop import _warn_other_threads
+
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
+    with pytest.warns(UserWarning) as caught:
+        _warn_other_threads({"threads": 2}, torch.device("cpu"), 3)
+    assert str(caught[0].message).startswith(
+        "resuming after epoch 3 with 1 CPU thread; the checkpoint was written with 2."
+    )
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
+    with pytest.warns(UserWarning, match="with 4 CPU threads; the checkpoint was written with 2"):
+        _warn_other_threads({"threads": 2}, torch.device("cpu"), 3)

@@ -248,3 +248,48 @@ def test_decoded_images_survive_a_cache_that_cannot_be_written(tmp_path, cache_d
     with pytest.warns(UserWarning, match="could not keep the decoded images"):
         data = load_cifar10(copy)
     assert data.train_x.shape == (10, 3, 32, 32)
+
+
+# --- review round 3: a resized copy; the official archive given as data_dir ---------------
+
+
+def test_a_whole_copy_at_another_size_is_named_as_such(tmp_path, cache_dir):
+    copy = tmp_path / "copy"
+    _image_folder(copy, per_class=2)
+    for png in copy.rglob("*.png"):  # a resized copy: every image 64x64
+        Image.fromarray(np.zeros((64, 64, 3), dtype=np.uint8)).save(png)
+    with pytest.raises(ValueError) as caught:
+        load_cifar10(copy)
+    message = str(caught.value)
+    first = copy / "train" / "airplane" / "0000.png"
+    assert message.startswith("the images of this copy are 64x64 pixels, not CIFAR-10's 32x32")
+    assert f"the first, {first}, and all 19 others checked across {copy / 'train'} are 64x64" in message
+    assert "use a copy at 32x32" in message and "Replace or remove that file" not in message
+
+
+def test_one_image_of_another_size_is_still_named_alone(tmp_path, cache_dir):
+    copy = tmp_path / "copy"
+    _image_folder(copy, per_class=2)
+    big = copy / "train" / "airplane" / "0000.png"  # the first image: the others are 32x32
+    Image.fromarray(np.zeros((64, 64, 3), dtype=np.uint8)).save(big)
+    with pytest.raises(ValueError) as caught:
+        load_cifar10(copy)
+    assert str(caught.value) == (
+        f"the image {big} is 64x64 pixels; CIFAR-10 images are 32x32. Replace or remove that file."
+    )
+
+
+def test_the_official_archive_given_as_data_dir_is_unpacked_and_read(
+    tmp_path, cache_dir, fake_release, capsys, monkeypatch
+):
+    files, archive_bytes = fake_release
+    archive = tmp_path / "downloads" / "cifar-10-python.tar.gz"
+    archive.parent.mkdir()
+    archive.write_bytes(archive_bytes)
+    data = load_cifar10(archive)
+    assert data.train_x.shape == (20, 3, 32, 32) and data.test_y.tolist() == [0, 1, 2, 9]
+    assert f"unpacking {archive}" in capsys.readouterr().out
+    assert sorted(p.name for p in archive.parent.iterdir()) == [archive.name]  # only read
+    assert not (cache_dir / "data" / "cifar-10-batches-py").exists()  # unpacked in a temporary
+    monkeypatch.setattr(cifar10_module, "_read_archive", lambda path: pytest.fail("unpacked again"))
+    assert torch.equal(load_cifar10(archive).train_x, data.train_x)  # the decoded images kept

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
 import warnings
 from pathlib import Path
 
@@ -56,20 +57,51 @@ class RunCache:
         return self.root / f"{run_key(spec)}.resume.pt"
 
     def load(self, spec: dict) -> tuple[dict, dict | None] | None:
-        """(history, weights or None) for this spec, or None if there is no sound entry."""
+        """(history, weights or None) for this spec, or None if there is no sound entry.
+
+        An entry that cannot be trusted is not used, with a warning that names the damaged
+        file and says the run is trained again: a damaged entry costs time, never a wrong net.
+        """
         record_path, weights_path = self.paths(spec)
-        if not record_path.exists():
+        key = record_path.stem
+
+        def ignored(why: str, then: str = "the run is trained again") -> None:
+            warnings.warn(f"ignoring cache entry {key}: {why}; {then}.", stacklevel=3)
+
+        try:
+            if not record_path.exists():
+                return None
+        except OSError as error:  # a storage folder whose disk went away (Drive unmounted)
+            ignored(
+                f"cannot read the run cache {self.root} ({_reason(error)}: has its disk, such as "
+                "Google Drive, gone away?)",
+                "the run is trained instead of loaded",
+            )
             return None
         try:
             record = json.loads(record_path.read_text())
             if record.get("format") != FORMAT or record.get("spec") != _canonical(spec):
                 raise ValueError("the entry was written for another run")
             history = record["history"]
-            weights = None
-            if not history.get("diverged"):
-                weights = load_tensors(weights_path)
+            diverged = bool(history.get("diverged"))
         except Exception as error:  # damaged, foreign or half-copied: retrain, do not trust
-            warnings.warn(f"ignoring cache entry {record_path.name}: {error}", stacklevel=2)
+            ignored(f"its record {record_path} cannot be used ({_reason(error)})")
+            return None
+        if diverged:
+            return history, None
+        try:
+            weights = load_tensors(weights_path)
+        except FileNotFoundError:
+            ignored(f"its weights file {weights_path} is missing")
+            return None
+        except pickle.UnpicklingError as error:  # load_tensors says why in words
+            ignored(str(error).rstrip("."))
+            return None
+        except Exception as error:  # truncated (a cut copy), bits changed, unreadable
+            ignored(
+                f"its weights file {weights_path} is damaged (truncated or changed since it was "
+                f"written: {_reason(error)})"
+            )
             return None
         return history, weights
 
@@ -80,3 +112,12 @@ class RunCache:
             save_tensors(weights_path, {k: v.detach().cpu().contiguous() for k, v in weights.items()})
         record = {"format": FORMAT, "spec": _canonical(spec), "history": history}
         save_json(record_path, record, strict=True)
+
+
+def _reason(error: BaseException) -> str:
+    """An error's type and first line, short: torch's zip reader adds a paragraph of advice."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    first = first.split(". ")[0].rstrip(".")
+    if len(first) > 120:
+        first = first[:117] + "..."
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__

@@ -8,7 +8,13 @@ Sources, in the order they are tried:
    left, tells the student within half a minute when that time is long (and what else to
    do), and resumes where a stopped download left off.
 Whatever the source, the images are decoded once and kept as a tensor file in the cache,
-so the next load takes a second, not a minute.
+so the next load takes a second, not a minute. That file holds a SHA-256 of its tensors,
+checked at every load (about 0.15 s for the full 60,000 images): one changed on disk is
+decoded again, with a note, never trained on.
+A data_dir that is the official archive (``cifar-10-python.tar.gz``, its MD5 checked) is
+read too: unpacked into a temporary folder once, and decoded. Any other file, an archive or
+not, one split (``train/``) of a copy, or a copy at another size is refused with what to give.
+Hidden folders and files (``.ipynb_checkpoints``) are not part of a copy.
 """
 
 from __future__ import annotations
@@ -64,6 +70,10 @@ def load_cifar10(root: str | os.PathLike | None = None, *, download: bool = True
         path = Path(root).expanduser().resolve()
         if not path.exists():
             raise FileNotFoundError(f"CIFAR-10 folder {path} does not exist. {_HOW_TO_POINT}")
+        if not path.is_dir():
+            if path.name.lower().endswith((".tar.gz", ".tgz")):  # the official archive?
+                return _cached(path, _file_stamp(path), lambda: _read_archive(path))
+            raise NotADirectoryError(_not_a_folder(path))
         if _is_image_folders(path):
             return _cached(path, _listing(path, ("train", "test")), lambda: _read_image_folders(path))
         batches = _batches_in(path)
@@ -83,7 +93,60 @@ def load_cifar10(root: str | os.PathLike | None = None, *, download: bool = True
                 f"call load_cifar10 with download=True) to download it again. {_HOW_TO_POINT}"
             )
         _download(download_root)
-    return _cached(batches, _listing(batches), lambda: _read_batches(batches))
+    return _decode_and_keep(batches, _listing(batches), lambda: _read_batches(batches))
+
+
+ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar", ".zip", ".7z", ".rar")
+
+
+def _is_archive(path: Path) -> bool:
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def _not_a_folder(path: Path) -> str:
+    """Why a data_dir that is a file is refused, and what to give instead."""
+    if not _is_archive(path):
+        return (
+            f"{path} is a file, not a folder: data_dir (or {DATA_ENV}) names the folder of a "
+            f"CIFAR-10 copy. {_HOW_TO_POINT}"
+        )
+    if path.name == "cifar-10-python.tar.gz":
+        return (
+            f"{path} is a file, not a folder: the official archive's name, but not its content "
+            "(its MD5 differs from the release's: cut short by a stopped download, or changed). "
+            f"Download it again from {RELEASE_PAGE}, or leave data_dir out and the course "
+            "downloads it."
+        )
+    name = path.name.lower()
+    unpack = (
+        f"unzip {path.name}"
+        if name.endswith(".zip")
+        else f"tar xf {path.name}"
+        if name.endswith((".tar.gz", ".tgz", ".tar"))
+        else "unpack it"
+    )
+    return (
+        f"{path} is a file, not a folder: an archive? Unpack it first (in {path.parent}: "
+        f"{unpack}), then point data_dir at the folder it makes, the one holding train/ and "
+        "test/ (or cifar-10-batches-py). The course unpacks only the official "
+        "cifar-10-python.tar.gz itself."
+    )
+
+
+def _read_archive(archive: Path) -> dict[str, torch.Tensor]:
+    """The official release's archive given as data_dir, its MD5 checked: unpacked into a
+    temporary folder, decoded (then kept in the course cache, as any copy is) and removed.
+    The archive itself is only read."""
+    import tempfile
+
+    from torchvision.datasets import CIFAR10
+
+    if not _intact(archive, CIFAR10.tgz_md5):
+        raise NotADirectoryError(_not_a_folder(archive))
+    _say(f"unpacking {archive} (once: its decoded images are kept in the course cache)")
+    with tempfile.TemporaryDirectory(prefix="cifar10-") as folder:
+        _extract(archive, Path(folder))
+        return _read_batches(Path(folder) / BATCHES)
 
 
 def _download(root: Path) -> None:
@@ -390,9 +453,48 @@ def _batches_in(path: Path) -> Path:
                 f"{path} has {have}/ but no {lack}/: the class-folder layout needs both "
                 f"{path / 'train'} and {path / 'test'}, each with CIFAR-10's 10 class folders."
             )
+    split = _split_problem(path)
+    if split is not None:
+        raise FileNotFoundError(split)
     raise FileNotFoundError(
         f"{path} holds neither train/ and test/ class folders nor torchvision's "
         f"cifar-10-batches-py files. {_HOW_TO_POINT}"
+    )
+
+
+def _subfolders(path: Path) -> list[str]:
+    """The names of the folders in ``path`` that can be classes: hidden ones (``.name``, such
+    as JupyterLab's ``.ipynb_checkpoints``) are not."""
+    try:
+        with os.scandir(path) as it:
+            return sorted(e.name for e in it if e.is_dir() and not e.name.startswith("."))
+    except OSError:
+        return []
+
+
+def _split_problem(path: Path) -> str | None:
+    """What to give instead, where ``path`` is one split of a copy (it holds CIFAR-10's class
+    folders itself), else None."""
+    held = [name for name in _subfolders(path) if name in CLASSES]
+    if len(held) < len(CLASSES) // 2:
+        return None
+    holds = f"it holds the class folders ({', '.join(held[:3])}, ...)"
+    parent = path.parent
+    if path.name in ("train", "test"):
+        other = "test" if path.name == "train" else "train"
+        if (parent / other).is_dir():
+            return (
+                f"{path} is the {path.name} split of a CIFAR-10 copy, not the copy: {holds}. "
+                f"Give its parent, data_dir='{parent}', which holds both train/ and test/."
+            )
+        return (
+            f"{path} is the {path.name} split of a CIFAR-10 copy, not the copy: {holds}. Give "
+            f"its parent, {parent}, once it also holds {other}/ with the ten class folders."
+        )
+    return (
+        f"{path} holds CIFAR-10's class folders itself, as one split of a copy does: {holds}. "
+        "The course needs the copy, a folder holding train/ (training images) and test/ (test "
+        "images), each with the ten class folders: give that folder as data_dir."
     )
 
 
@@ -425,18 +527,93 @@ def _read_batches(batches: Path) -> dict[str, torch.Tensor]:
     return out
 
 
+def _visible_image_folder(root: Path):
+    """torchvision's ImageFolder of ``root``, without hidden folders and files.
+
+    torchvision's ``find_classes`` takes every folder of a split for a class (``os.scandir``,
+    hidden ones too), and ``make_dataset`` every image file below a class folder. JupyterLab's
+    ``.ipynb_checkpoints`` (made where a file is opened) would then be an eleventh class,
+    sorted first, shifting every label by one; macOS's ``._name.png`` would be read as an
+    image. No CIFAR-10 class or image name starts with '.', so names that do are left out,
+    as ``ls`` leaves them out."""
+    from torchvision.datasets import ImageFolder
+    from torchvision.datasets.folder import IMG_EXTENSIONS, has_file_allowed_extension
+
+    class Visible(ImageFolder):
+        def find_classes(self, directory):
+            classes = _subfolders(Path(directory))
+            if not classes:
+                raise FileNotFoundError(f"Couldn't find any class folder in {directory}.")
+            return classes, {name: i for i, name in enumerate(classes)}
+
+    def visible_image(file: str) -> bool:
+        hidden = any(part.startswith(".") for part in Path(file).relative_to(root).parts)
+        return not hidden and has_file_allowed_extension(file, IMG_EXTENSIONS)
+
+    return Visible(root, is_valid_file=visible_image)
+
+
+SIZE_PROBES = 50  # other images whose size is read after a wrong-sized one (headers only)
+
+
+def _wrong_size(file: str, size: tuple[int, int], files: list[str], at: int, split: Path) -> str:
+    """The message for ``file`` (``files[at]``), not 32x32: one file to replace, or a whole
+    copy at another size (a resized copy), told from the sizes of up to :data:`SIZE_PROBES`
+    others spread over the split."""
+    from PIL import Image
+
+    w, h = size
+    rest = [f for i, f in enumerate(files) if i != at]
+    probes = [rest[i * len(rest) // SIZE_PROBES] for i in range(min(SIZE_PROBES, len(rest)))]
+    same = also = 0
+    example = None
+    for probe in probes:
+        try:
+            with Image.open(probe) as image:  # the header only: no pixels decoded
+                other = image.size
+        except Exception:
+            continue
+        same += other == size
+        if other != (32, 32):
+            also += 1
+            example = example or (probe, other)
+    if probes and same == len(probes) and at == 0:
+        return (
+            f"the images of this copy are {w}x{h} pixels, not CIFAR-10's 32x32: the first, "
+            f"{file}, and all {len(probes)} others checked across {split} are {w}x{h}. It "
+            "looks like a resized copy: use a copy at 32x32 (the official release, from "
+            f"{RELEASE_PAGE}, or leave data_dir out and the course downloads it)."
+        )
+    first = f"the image {file} is {w}x{h} pixels; CIFAR-10 images are 32x32."
+    if also and example is not None:
+        return (
+            f"{first} {also} of {len(probes)} other images checked in {split} are not 32x32 "
+            f"either (for example {example[0]}, {example[1][0]}x{example[1][1]}): replace "
+            "those files, or use a copy whose images are all 32x32."
+        )
+    return f"{first} Replace or remove that file."
+
+
 def _read_image_folders(path: Path) -> dict[str, torch.Tensor]:
     import numpy as np
     from PIL import Image
-    from torchvision.datasets import ImageFolder
     from tqdm.auto import tqdm
 
     out = {}
     for split in ("train", "test"):
         try:
-            folder = ImageFolder(path / split)
+            folder = _visible_image_folder(path / split)
         except FileNotFoundError:  # torchvision's bare "Found no valid file for the classes ..."
-            empty = [d for d in sorted((path / split).iterdir()) if d.is_dir() and not any(d.iterdir())]
+            if not _subfolders(path / split):
+                raise FileNotFoundError(
+                    f"{path / split} holds no class folders: CIFAR-10's layout is "
+                    f"{split}/<class>/<image>, with the ten classes {', '.join(CLASSES)}."
+                ) from None
+            empty = [
+                d
+                for d in (path / split / name for name in _subfolders(path / split))
+                if not any(e for e in d.iterdir() if not e.name.startswith("."))
+            ]
             named = ", ".join(str(d) for d in empty) or f"the class folders in {path / split}"
             raise FileNotFoundError(
                 f"the {split} split of {path} has an empty class folder: {named} holds no "
@@ -458,10 +635,8 @@ def _read_image_folders(path: Path) -> dict[str, torch.Tensor]:
                     "remove that file."
                 ) from error
             if size != (32, 32):
-                raise ValueError(
-                    f"the image {file} is {size[0]}x{size[1]} pixels; CIFAR-10 images are 32x32. "
-                    "Replace or remove that file."
-                )
+                files = [f for f, _ in folder.samples]
+                raise ValueError(_wrong_size(file, size, files, i, path / split))
             images[i] = torch.from_numpy(pixels).permute(2, 0, 1)
         out[f"{split}_x"] = images
         out[f"{split}_y"] = torch.tensor(folder.targets, dtype=torch.int64)
@@ -470,7 +645,8 @@ def _read_image_folders(path: Path) -> dict[str, torch.Tensor]:
 
 def _listing(folder: Path, subfolders: tuple[str, ...] = ()) -> str:
     """A hash of what ``folder`` holds (each file's relative name, size and mtime), or of all
-    that its ``subfolders`` hold: adding, removing or replacing an image changes it."""
+    that its ``subfolders`` hold: adding, removing or replacing an image changes it. Hidden
+    entries (``.ipynb_checkpoints``, ``.DS_Store``) are not read, so they do not change it."""
     h = hashlib.sha256()
 
     def walk(directory: Path, prefix: str, recurse: bool) -> None:
@@ -480,6 +656,8 @@ def _listing(folder: Path, subfolders: tuple[str, ...] = ()) -> str:
         except OSError:
             return
         for entry in entries:
+            if entry.name.startswith("."):
+                continue
             try:
                 if entry.is_dir():
                     if recurse:
@@ -498,19 +676,54 @@ def _listing(folder: Path, subfolders: tuple[str, ...] = ()) -> str:
     return h.hexdigest()[:12]
 
 
+def _file_stamp(file: Path) -> str:
+    """What :func:`_listing` is for a folder, for one file: its name, size and mtime."""
+    st = file.stat()
+    return hashlib.sha256(f"{file.name}\0{st.st_size}\0{st.st_mtime_ns}".encode()).hexdigest()[:12]
+
+
 def _cache_file(source: Path, listing: str) -> Path:
     key = hashlib.sha256(str(source).encode()).hexdigest()[:12]
     return cache_root() / "data" / f"cifar10-{key}-{listing}.pt"
 
 
+SPLITS = ("train_x", "train_y", "test_x", "test_y")
+CHECKSUM = "sha256"  # the cache file's entry holding the checksum of its tensors
+
+
+def _checksum(tensors: dict[str, torch.Tensor]) -> str:
+    """SHA-256 of the tensors' names, shapes, types and bytes: about 0.1 s for the 185 MB of
+    the full CIFAR-10 on a CPU with SHA instructions, about 0.5 s without them."""
+    h = hashlib.sha256()
+    for name in SPLITS:
+        t = tensors[name].contiguous()
+        h.update(f"{name} {tuple(t.shape)} {t.dtype}\n".encode())
+        h.update(t.numpy())  # the buffer itself: no copy
+    return h.hexdigest()
+
+
 def _from_cache(source: Path, listing: str) -> ImageData | None:
+    """The decoded images of ``source`` as kept before, or None: none kept, an older file
+    without a checksum, or a damaged one (a file that no longer loads is decoded again
+    silently; one whose tensors no longer match their checksum, with a note)."""
     file = _cache_file(source, listing)
-    if not file.exists():
-        return None
     try:
-        tensors = load_tensors(file)
+        if not file.exists():
+            return None
+        stored = load_tensors(file)
+        tensors = {name: stored[name] for name in SPLITS}
         _check_shapes(tensors)
     except Exception:  # a stale or damaged cache is rebuilt, never trusted
+        return None
+    expected = stored.get(CHECKSUM)
+    if not isinstance(expected, str):  # kept by an earlier version of the course: unchecked
+        return None
+    if _checksum(tensors) != expected:
+        warnings.warn(
+            f"the decoded CIFAR-10 images kept in {file} changed on disk since they were written "
+            "(their checksum differs): decoding them again from the copy.",
+            stacklevel=2,
+        )
         return None
     return ImageData(source=f"CIFAR-10 from {source}", **tensors)
 
@@ -520,11 +733,16 @@ def _cached(source: Path, listing: str, read) -> ImageData:
     data = _from_cache(source, listing)
     if data is not None:
         return data
+    return _decode_and_keep(source, listing, read)
+
+
+def _decode_and_keep(source: Path, listing: str, read) -> ImageData:
+    """Decode ``source`` (``read()``) and keep the tensors, with their checksum, in the cache."""
     tensors = read()
     _check_shapes(tensors)
     file = _cache_file(source, listing)
     try:
-        save_tensors(file, tensors)
+        save_tensors(file, {**tensors, CHECKSUM: _checksum(tensors)})
     except Exception as error:  # a read-only or full cache costs time next session, not data
         warnings.warn(
             f"could not keep the decoded images in {file.parent} ({type(error).__name__}: "

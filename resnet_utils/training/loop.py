@@ -273,7 +273,14 @@ def _read_checkpoint(path, device: torch.device) -> dict | None:
     """The checkpoint's state, or None if there is none or it cannot be trusted (then the
     run starts over: a damaged checkpoint costs time, never a wrong result)."""
     path = Path(path)
-    if not path.exists():
+    try:
+        if not path.exists():
+            return None
+    except OSError as error:  # a storage folder whose disk went away (Drive unmounted)
+        warnings.warn(
+            f"ignoring checkpoint {path.name} (cannot read it: {error}); training from the start.",
+            stacklevel=3,
+        )
         return None
     try:
         state = load_tensors(path, map_location=device)  # no pickled code
@@ -298,9 +305,10 @@ def _warn_other_threads(state: dict, device: torch.device, epochs_done: int) -> 
     now = torch.get_num_threads()
     if device.type == "cpu" and saved is not None and saved != now:
         warnings.warn(
-            f"resuming after epoch {epochs_done} with {now} CPU threads; the checkpoint was "
-            f"written with {saved}. The run goes on, but may end slightly differently from an "
-            f"uninterrupted one (torch.set_num_threads({saved}) before training resumes it exactly).",
+            f"resuming after epoch {epochs_done} with {now} CPU thread{'s' if now != 1 else ''}; "
+            f"the checkpoint was written with {saved}. The run goes on, but may end slightly "
+            "differently from an uninterrupted one (torch.set_num_threads"
+            f"({saved}) before training resumes it exactly).",
             stacklevel=3,
         )
 
