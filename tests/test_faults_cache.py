@@ -257,3 +257,35 @@ def test_a_resume_with_one_thread_says_thread(monkeypatch):
     monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
     with pytest.warns(UserWarning, match="with 4 CPU threads; the checkpoint was written with 2"):
         _warn_other_threads({"threads": 2}, torch.device("cpu"), 3)
+
+
+def test_the_course_path_goes_on_when_the_cache_disk_went_away(tmp_path, monkeypatch):
+    """share_cpu (the notebooks' path) reads the checkpoint's thread count first: a dead Drive
+    connection (OSError from exists()) must not crash it either."""
+    import warnings
+    from pathlib import Path
+
+    from resnet_utils.training.cache import RunCache
+    from resnet_utils.training.data import synthetic
+    from resnet_utils.training.profiles import Recipe
+    from resnet_utils.training.runs import train
+
+    real_exists = Path.exists
+
+    def dead(self, *args, **kwargs):
+        if str(self).startswith(str(tmp_path)):
+            raise OSError(107, "Transport endpoint is not connected")
+        return real_exists(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "exists", dead)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run = train(
+            "resnet8",
+            synthetic(64, 32, seed=0),
+            Recipe(epochs=1, batch_size=32),
+            cache=RunCache(tmp_path / "runs"),
+            progress=False,
+            share_cpu=1,
+        )
+    assert run.history["epoch"] == [1]

@@ -181,9 +181,11 @@ def _training_threads(share_cpu: bool | int, device: torch.device, label: str, c
 def _checkpoint_threads(checkpoint: Path | None) -> int | None:
     """The thread count a run's checkpoint was written with; None without one (or if it
     cannot be read: :func:`fit` then says so and starts over)."""
-    if checkpoint is None or not Path(checkpoint).exists():
+    if checkpoint is None:
         return None
-    try:
+    try:  # a dead Drive connection raises OSError even from exists()
+        if not Path(checkpoint).exists():
+            return None
         state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
         threads = state.get("threads")
     except Exception:
