@@ -5,6 +5,8 @@
 #   make unit-fp32                the training tests again as a CPU without AVX-512 runs them (fp32), as CI does
 #   make unit-fp16                the training tests again in fp16 with a grad scaler: Colab's T4 path, on the CPU
 #   make nbval                    the notebooks re-run headless under smoke, outputs compared
+#   make colab-env                .venv-colab: Python 3.13 and Colab's own versions (tools/colab-requirements.txt)
+#   make test-colab               `make test` again in .venv-colab: the course under Colab's versions
 #   make execute PROFILE=quick    run every notebook with papermill, outputs kept in place
 #   make bench                    training throughput: syllabus pipeline vs ours vs the limit
 #   make gpu-check                the GPU path in one budgeted call (tools/gpu_check.py) [GPU_CHECK_ARGS=]
@@ -28,7 +30,7 @@ NOTEBOOKS ?= $(sort $(wildcard notebooks/[0-9][0-9]_*.ipynb))
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup test test-browser unit unit-fp32 unit-fp16 nbval execute bench gpu-check lab lint format sync student colab-ref clean-cache clean-checkpoints help
+.PHONY: setup test test-browser unit unit-fp32 unit-fp16 nbval colab-env test-colab execute bench gpu-check lab lint format sync student colab-ref clean-cache clean-checkpoints help
 
 help:
 	@sed -n '/^$$/q;p' Makefile
@@ -74,6 +76,44 @@ nbval: $(STAMP)
 	RESNET_PROFILE=smoke RESNET_CACHE_DIR=$$tmp RESNET_SUMMARY_DIR= \
 	$(BIN)/python -m pytest -p no:cacheprovider --nbval-lax --nbval-current-env $(NOTEBOOKS); \
 	status=$$?; rm -rf $$tmp; exit $$status
+
+# Colab's own versions (issue 28): .venv-colab on Python 3.13 (Colab's minor version; pyenv's if
+# there, COLAB_PYTHON= names another) with every package the course and its tests import pinned
+# as tools/colab-requirements.txt says (Colab's published pip freeze; papermill and nbval, not on
+# Colab, at releases that work with its IPython 7.34 and ipykernel 6.17.1). The package goes in
+# with --no-deps and editable, as Colab's set-up cell installs it (without deps), so only a new
+# requirements file rebuilds the env. torch 2.11.0 is PyPI's CUDA build: about
+# 2.8 GB to download from scratch, 5 GB installed; about 3 min here (2-core CPU, no pip cache).
+COLAB_VENV := .venv-colab
+COLAB_STAMP := $(COLAB_VENV)/.installed
+COLAB_REQUIREMENTS := tools/colab-requirements.txt
+COLAB_PYTHON ?= $(or $(lastword $(wildcard $(HOME)/.pyenv/versions/3.13.*/bin/python3.13)),python3.13)
+
+$(COLAB_STAMP): $(COLAB_REQUIREMENTS)
+	@$(COLAB_PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' || { \
+	  echo "make colab-env: needs Python 3.13 (Colab's); COLAB_PYTHON=$(COLAB_PYTHON) is not. Name one: make colab-env COLAB_PYTHON=/path/to/python3.13"; exit 1; }
+	rm -rf $(COLAB_VENV)
+	$(COLAB_PYTHON) -m venv $(COLAB_VENV)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --progress-bar off -r $(COLAB_REQUIREMENTS)
+	$(COLAB_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	$(COLAB_VENV)/bin/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (resnet-course, Colab's versions)"
+	touch $@
+
+colab-env: $(COLAB_STAMP)
+
+# The same `test` (unit tests, with the student copies run by papermill; then nbval on the
+# teacher copies) in the Colab env. STAMP= : the sub-make never builds that env with setup's
+# recipe (which would install the newest of everything); colab-env built it. The sub-make keeps
+# VENV and STAMP to itself: the tests that run `make -n` (tests/test_teacher_tools.py) would
+# otherwise inherit them through MAKEFLAGS and the environment.
+test-colab: $(COLAB_STAMP)
+	@echo "make test-colab: make test in $(COLAB_VENV) ($$($(COLAB_VENV)/bin/python -c 'import sys, torch, IPython, ipywidgets, numpy; print(f"Python {sys.version.split()[0]}, torch {torch.__version__}, IPython {IPython.__version__}, ipywidgets {ipywidgets.__version__}, numpy {numpy.__version__}")'))"
+	$(MAKE) --no-print-directory test VENV=$(COLAB_VENV) STAMP= COLAB_SUBMAKE=1
+
+ifdef COLAB_SUBMAKE
+MAKEOVERRIDES :=
+unexport VENV STAMP COLAB_SUBMAKE
+endif
 
 # Runs the notebooks in place, so the .ipynb files keep the outputs of this run, and writes
 # each notebook's key numbers to results/<notebook>.json. PROFILE=auto picks by hardware.

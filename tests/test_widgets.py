@@ -33,6 +33,14 @@ def all_integers(ticks) -> bool:
     return all(float(t).is_integer() for t in ticks)
 
 
+def drawn(shown):
+    """The figure an interact drew. ipywidgets 8 calls its function as the widget is built; 7
+    (Colab's 7.7.1) only when a kernel displays it, which never happens here: then call it."""
+    if not plt.get_fignums():
+        shown.widget.update()
+    return plt.gcf()
+
+
 def test_the_depth_slider_gives_each_depth_room_and_shows_it():
     slider = depth_control(DEPTHS)
     assert len(slider.options) == 16
@@ -48,7 +56,7 @@ def test_notebook_1s_slider_is_the_wide_one_and_draws_whole_layers(images):
     slider = shown.widget.children[0]
     assert slider.description == "plain-net depth"
     assert pixels(slider.layout.width) >= 30 * 2
-    ax = plt.gcf().axes[0]
+    ax = drawn(shown).axes[0]
     assert ax.get_xlabel().startswith("layer") and all_integers(ax.get_xticks())
     plt.close("all")
 
@@ -61,7 +69,7 @@ def test_the_block_picker_names_its_net(images):
     picker = shown.widget.children[0]
     assert picker.description == "block of ResNet-8 (trained, seed 0)"
     assert list(picker.options) == [s.name for s in stats]
-    ax = plt.gcf().axes[0]
+    ax = drawn(shown).axes[0]
     assert ax.get_title().startswith("ResNet-8 (trained, seed 0), block ")
     assert all_integers(ax.get_xticks())
     plt.close("all")
