@@ -2,8 +2,8 @@
 
 A write goes to a temporary file beside its target (``.<name>.<random>.tmp``) that is
 renamed into place when complete. A process killed outright (``kill -9``, a full machine
-reset) cannot remove its temporary file: :func:`~resnet_utils.storage.temporaries.remove_stale_temporaries`
-does, later.
+reset) cannot remove its temporary file:
+:func:`~resnet_utils.storage.temporaries.remove_stale_temporaries` does, later.
 """
 
 from __future__ import annotations
