@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numbers
 import os
-import tempfile
 from pathlib import Path
 
 from resnet_utils.models.cifar import blocks_per_stage
+from resnet_utils.storage.paths import try_writing
 
 # torch's generators take seeds up to 2**64 - 1; the notebooks add offsets (seed + 1, ...)
 # to the seed, and numpy's and Python's signed 64-bit integers end at 2**63 - 1
@@ -157,13 +157,7 @@ def summary_folder(name, value) -> str | None:
         return None
     folder = Path(value).expanduser()
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=folder)
-        try:
-            os.write(fd, b"x")
-        finally:
-            os.close(fd)
-            os.unlink(probe)
+        try_writing(folder)
     except OSError as error:
         why = error.strerror or str(error)
         where = f" ({error.filename})" if error.filename and str(error.filename) != str(folder) else ""

@@ -174,16 +174,21 @@ def writable_problem(root: Path) -> str | None:
     should be or a full disk show here, before any training, not after it)."""
     for folder in (root, *(root / sub for sub in SUBFOLDERS)):
         try:
-            folder.mkdir(parents=True, exist_ok=True)
-            fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=folder)
-            try:
-                os.write(fd, b"x")
-            finally:
-                os.close(fd)
-                os.unlink(probe)
+            try_writing(folder)
         except OSError as error:
             return f"{folder}: {error.strerror or error}"
     return None
+
+
+def try_writing(folder: Path) -> None:
+    """Make ``folder`` and write and remove a small file in it; OSError if that cannot be done."""
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, probe = tempfile.mkstemp(prefix=".write-test.", suffix=".tmp", dir=folder)
+    try:
+        os.write(fd, b"x")
+    finally:
+        os.close(fd)
+        os.unlink(probe)
 
 
 def remove_stale_cache_temporaries(root: Path) -> None:
