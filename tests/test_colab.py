@@ -1,7 +1,6 @@
 """Colab: the set-up cell installs only inside Colab and never torch; badges and cells come from
 the one ref in pyproject.toml; storage can move to Drive; the device advice fits the hardware."""
 
-import importlib.util
 import re
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 import jupytext
 import pytest
 import torch
+from shared import load_tool
 
 from resnet_utils import start
 from resnet_utils.course import guidance
@@ -19,9 +19,7 @@ from resnet_utils.storage import paths
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
-_spec = importlib.util.spec_from_file_location("colab_tool", ROOT / "tools" / "colab.py")
-colab_tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(colab_tool)
+colab_tool = load_tool("colab")
 
 
 def _setup_cell(path):

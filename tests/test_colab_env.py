@@ -3,7 +3,6 @@
 package in place of the git URL, the cell's pip command installs the package and the same
 session imports it. (tests/test_colab.py checks the command the cell builds, with pip faked.)"""
 
-import importlib.util
 import json
 import os
 import shutil
@@ -14,14 +13,13 @@ from pathlib import Path
 import IPython
 import jupytext
 import pytest
+from shared import load_tool
 
 import resnet_utils
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
-_spec = importlib.util.spec_from_file_location("colab_tool", ROOT / "tools" / "colab.py")
-colab_tool = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(colab_tool)
+colab_tool = load_tool("colab")
 
 # Run in a fresh interpreter: Colab's way of running a cell (IPython's InteractiveShell), with
 # google.colab present, the install target first on sys.path (Colab's site-packages), and

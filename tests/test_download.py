@@ -4,15 +4,14 @@ torchvision's MD5 sums; the time constants are patched so that every test takes 
 
 import hashlib
 import http.server
-import io
 import pickle
 import re
-import tarfile
 import threading
 import time
 
 import numpy as np
 import pytest
+from shared import cifar_archive
 
 from resnet_utils.training import cifar10 as cifar10_module
 from resnet_utils.training.cifar10 import load_cifar10
@@ -39,13 +38,7 @@ def release(monkeypatch):
         entry = {"data": rng.integers(0, 256, (ROWS, 3072), dtype=np.uint8), "labels": [0, 1, 2, 9] * 4}
         files[name] = pickle.dumps(entry)
     files["batches.meta"] = pickle.dumps({"label_names": list(CLASSES)})
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, content in files.items():
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(content)
-            tar.addfile(info, io.BytesIO(content))
-    archive = buffer.getvalue()
+    archive = cifar_archive(files)
     monkeypatch.setattr(CIFAR10, "train_list", [[n, _md5(files[n])] for n in BATCH_NAMES[:5]])
     monkeypatch.setattr(CIFAR10, "test_list", [["test_batch", _md5(files["test_batch"])]])
     meta = {"filename": "batches.meta", "key": "label_names", "md5": _md5(files["batches.meta"])}

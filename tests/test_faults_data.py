@@ -2,11 +2,9 @@
 
 import hashlib
 import http.server
-import io
 import os
 import pickle
 import socket
-import tarfile
 import threading
 import time
 
@@ -14,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from shared import cifar_archive
 
 from resnet_utils.training import cifar10 as cifar10_module
 from resnet_utils.training.cifar10 import load_cifar10
@@ -37,23 +36,13 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data).hexdigest()
 
 
-def _archive(files) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        for name, content in files.items():
-            info = tarfile.TarInfo(f"cifar-10-batches-py/{name}")
-            info.size = len(content)
-            tar.addfile(info, io.BytesIO(content))
-    return buffer.getvalue()
-
-
 @pytest.fixture
 def fake_release(monkeypatch):
     """torchvision's MD5 sums replaced by those of the stand-in files (and its archive)."""
     from torchvision.datasets import CIFAR10
 
     files = _release_files()
-    archive = _archive(files)
+    archive = cifar_archive(files)
     monkeypatch.setattr(CIFAR10, "train_list", [[n, _md5(files[n])] for n in BATCH_NAMES[:5]])
     monkeypatch.setattr(CIFAR10, "test_list", [["test_batch", _md5(files["test_batch"])]])
     meta = {"filename": "batches.meta", "key": "label_names", "md5": _md5(files["batches.meta"])}

@@ -2,7 +2,6 @@
 notebook and its results, `make sync` refuses when both sides of a pair changed, and
 `make help` lists every target."""
 
-import importlib.util
 import json
 import os
 import re
@@ -12,20 +11,14 @@ from pathlib import Path
 
 import jupytext
 import pytest
+from shared import load_tool
 
 ROOT = Path(__file__).parent.parent
 PAIR = ROOT / "notebooks" / "01_degradation"
 
 
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(f"{name}_tool", ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-execute_tool = _tool("execute")
-sync_tool = _tool("sync")
+execute_tool = load_tool("execute")
+sync_tool = load_tool("sync")
 
 
 # --- make execute ----------------------------------------------------------------------

@@ -3,7 +3,6 @@
 tool as one word, the venv is not re-created for a ref, `make clean-checkpoints` keeps a
 checkpoint its run may still be writing, `make sync KEEP=...` is the advice printed."""
 
-import importlib.util
 import os
 import re
 import shutil
@@ -13,21 +12,15 @@ import time
 from pathlib import Path
 
 import pytest
+from shared import load_tool
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
 needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="no make on this machine")
 
 
-def _tool(name):
-    spec = importlib.util.spec_from_file_location(f"{name}_tool", ROOT / "tools" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-colab_tool = _tool("colab")
-sync_tool = _tool("sync")
+colab_tool = load_tool("colab")
+sync_tool = load_tool("sync")
 
 
 # --- make colab-ref ----------------------------------------------------------------------
