@@ -40,7 +40,7 @@ from torchvision import transforms
 from resnet_utils import Recipe, build_model, fit, synthetic
 from resnet_utils.training.data import MEAN, STD
 from resnet_utils.training.hardware import autocast_dtype, describe_device, precision_name
-from resnet_utils.training.step import TrainingStep, seconds_per_repeated_step, synchronize
+from resnet_utils.training.step import TrainingStep, one_batch, synchronize, time_steps
 
 BATCH = 128
 
@@ -128,7 +128,7 @@ def limit(name, data, steps, device) -> float:
     take_step = TrainingStep(make_model(name), Recipe(epochs=1, lr=0.05), device)
     x = torch.randn(BATCH, 3, 32, 32, device=device)
     y = torch.randint(0, 10, (BATCH,), device=device)
-    return BATCH / seconds_per_repeated_step(take_step, x, y, steps)
+    return BATCH / time_steps(take_step, one_batch(x, y, take_step.memory_format), steps, warmup=2)
 
 
 WAYS = {"reference": reference, "ours": ours, "limit": limit}

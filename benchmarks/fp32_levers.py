@@ -36,7 +36,7 @@ from resnet_utils import Recipe, build_model, synthetic
 from resnet_utils.training.data import normalize
 from resnet_utils.training.hardware import describe_device
 from resnet_utils.training.loop import evaluate
-from resnet_utils.training.step import GradNorms, TrainingStep, prepare_batch, seconds_per_repeated_step
+from resnet_utils.training.step import GradNorms, TrainingStep, one_batch, prepare_batch, time_steps
 
 BATCH = 128
 QUICK_STEPS_PER_EPOCH = 10_000 // BATCH
@@ -55,7 +55,8 @@ def step_rate(step: TrainingStep, x, y, steps, *, norms=False) -> float:
     """Images per second of bare training steps (two untimed warm-up steps first); with
     ``norms``, with the per-layer gradient-norm bookkeeping ``fit`` does in each step."""
     on_gradients = GradNorms(step.model).add if norms else None
-    return BATCH / seconds_per_repeated_step(step, x, y, steps, on_gradients=on_gradients)
+    batch = one_batch(x, y, step.memory_format)
+    return BATCH / time_steps(step, batch, steps, warmup=2, on_gradients=on_gradients)
 
 
 def augment_seconds(data, repeats=20) -> float:

@@ -10,10 +10,12 @@ import time
 import pytest
 import torch
 
-from resnet_utils import Recipe, RunCache, build_model, synthetic, train
+from resnet_utils import Recipe, build_model, synthetic
 from resnet_utils.storage import paths
 from resnet_utils.storage.atomic import save_json, save_tensors
 from resnet_utils.training import cache as cache_module
+from resnet_utils.training.cache import RunCache
+from resnet_utils.training.runs import train
 
 DATA = synthetic(128, 64, seed=0)
 RECIPE = Recipe(epochs=1, batch_size=64)
@@ -53,7 +55,7 @@ def test_a_read_only_cache_warns_at_start_and_keeps_the_trained_net(tmp_path, mo
     with pytest.warns(UserWarning, match="cannot write to its cache"):
         session = start("faults", profile="smoke", progress=False, device="cpu")
     with pytest.warns(UserWarning, match="could not save resnet8 in the run cache.*kept in memory"):
-        run = session.train("resnet8")
+        (run,) = session.train("resnet8").runs
     assert run.model is not None and not run.from_cache and len(run.history["epoch"]) == 2
 
 
@@ -220,7 +222,7 @@ def test_a_run_cache_whose_disk_went_away_is_not_a_crash(cache_dir, monkeypatch)
 
 
 def test_a_checkpoint_whose_disk_went_away_starts_the_run_over(cache_dir, monkeypatch):
-    from resnet_utils.training.loop import _read_checkpoint
+    from resnet_utils.training.checkpoint import read_checkpoint
 
     checkpoint = cache_dir / "runs" / "0123.resume.pt"
     _gone(monkeypatch, cache_dir)
@@ -229,7 +231,7 @@ def test_a_checkpoint_whose_disk_went_away_starts_the_run_over(cache_dir, monkey
         match=r"ignoring checkpoint 0123.resume.pt \(cannot read it: .*Transport endpoint is not "
         r"connected.*\); training from the start",
     ):
-        assert _read_checkpoint(checkpoint, torch.device("cpu")) is None
+        assert read_checkpoint(checkpoint, torch.device("cpu")) is None
 
 
 def test_train_goes_on_when_the_cache_disk_went_away(cache_dir, monkeypatch):
@@ -246,17 +248,17 @@ def test_train_goes_on_when_the_cache_disk_went_away(cache_dir, monkeypatch):
 
 
 def test_a_resume_with_one_thread_says_thread(monkeypatch):
-    from resnet_utils.training.loop import _warn_other_threads
+    from resnet_utils.training.checkpoint import warn_other_threads
 
     monkeypatch.setattr(torch, "get_num_threads", lambda: 1)
     with pytest.warns(UserWarning) as caught:
-        _warn_other_threads({"threads": 2}, torch.device("cpu"), 3)
+        warn_other_threads({"threads": 2}, torch.device("cpu"), 3)
     assert str(caught[0].message).startswith(
         "resuming after epoch 3 with 1 CPU thread; the checkpoint was written with 2."
     )
     monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
     with pytest.warns(UserWarning, match="with 4 CPU threads; the checkpoint was written with 2"):
-        _warn_other_threads({"threads": 2}, torch.device("cpu"), 3)
+        warn_other_threads({"threads": 2}, torch.device("cpu"), 3)
 
 
 def test_the_course_path_goes_on_when_the_cache_disk_went_away(tmp_path, monkeypatch):

@@ -172,7 +172,7 @@ def test_a_training_batch_builds_no_tensor_from_python_data(monkeypatch):
 
 
 def test_a_large_checkpoint_is_written_less_often_and_at_least_every_few_minutes():
-    from resnet_utils.training.loop import CheckpointPace
+    from resnet_utils.training.checkpoint import CheckpointPace
 
     now = [0.0]
     pace = CheckpointPace(clock=lambda: now[0])

@@ -8,12 +8,13 @@ from resnet_utils import Recipe, build_model, fit, synthetic
 from resnet_utils.measure.counting import step_seconds
 from resnet_utils.models import weighted_layers
 from resnet_utils.training.data import normalize, random_crop_flip
-from resnet_utils.training.loop import seconds_per_step
 from resnet_utils.training.step import (
     GradNorms,
     TrainingStep,
+    one_batch,
     prepare_batch,
-    seconds_per_repeated_step,
+    seconds_per_step,
+    time_steps,
 )
 
 DATA = synthetic(64, 32, seed=0)
@@ -148,7 +149,8 @@ def test_the_step_limit_times_only_the_steps_after_the_warm_up(monkeypatch, devi
     step = TrainingStep(build_model("resnet8"), RECIPE, device)
     norms = GradNorms(step.model)
     images, labels = _batch(device)  # NCHW: the helper lays it out as the step takes it
-    seconds = seconds_per_repeated_step(step, images, labels, 3, warmup=2, on_gradients=norms.add)
+    batch = one_batch(images, labels, step.memory_format)
+    seconds = time_steps(step, batch, 3, warmup=2, on_gradients=norms.add)
     assert seconds > 0 and len(seen) == 5
     assert all(laid_out and hook == norms.add for laid_out, hook in seen)
     assert norms.steps.item() == 5

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from resnet_utils import Recipe, build_model, evaluate, fit, synthetic
-from resnet_utils.training.loop import _scheduler
+from resnet_utils.training.step import schedule
 
 DATA = synthetic(256, 128, seed=0)
 # A task a net learns for sure in fp32 and bf16 alike: 48 steps on 512 synthetic images reach
@@ -82,7 +82,7 @@ def test_evaluate_is_deterministic_and_leaves_the_mode_alone():
 def test_schedules():
     params = [torch.nn.Parameter(torch.zeros(1))]
     opt = torch.optim.SGD(params, lr=0.1)
-    step = _scheduler(opt, Recipe(epochs=4, schedule="step"), total_steps=100)
+    step = schedule(opt, Recipe(epochs=4, schedule="step"), total_steps=100)
     lrs = []
     for _ in range(100):
         lrs.append(opt.param_groups[0]["lr"])
@@ -91,7 +91,7 @@ def test_schedules():
     assert lrs[49] == pytest.approx(0.1) and lrs[50] == pytest.approx(0.01)
     assert lrs[75] == pytest.approx(0.001)
     with pytest.raises(ValueError, match="schedule"):
-        _scheduler(opt, Recipe(epochs=1, schedule="cosine"), 10)
+        schedule(opt, Recipe(epochs=1, schedule="cosine"), 10)
 
 
 def test_autocast_can_be_switched_off_and_is_recorded(device):

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import copy
 import statistics
-import time
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from resnet_utils.training.profiles import Recipe
-from resnet_utils.training.step import GradNorms, TrainingStep, synchronize
-
-STAGES = ("stem", "layer1", "layer2", "layer3", "layer4", "fc")
+from resnet_utils.training.step import GradNorms, TrainingStep, one_batch, time_steps
 
 
 def parameters_per_stage(model: nn.Module) -> dict[str, int]:
@@ -77,16 +74,12 @@ def step_seconds(
     model = copy.deepcopy(model).train()
     # a small learning rate: steps on random labels must not blow the net up while timed
     take_step = TrainingStep(model, Recipe(epochs=1, batch_size=batch_size, lr=1e-3), device)
-    grad_norms = GradNorms(model)
+    on_gradients = GradNorms(model).add
     images = torch.randn(batch_size, *input_size, device=device)
-    images = images.contiguous(memory_format=take_step.memory_format)  # as fit's batches come
     labels = torch.randint(0, 10, (batch_size,), device=device)
-    times = []
-    for i in range(repeats + 1):
-        synchronize(device)
-        start = time.perf_counter()
-        take_step(images, labels, on_gradients=grad_norms.add)
-        synchronize(device)
-        if i:
-            times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    batch = one_batch(images, labels, take_step.memory_format)  # as fit's batches come
+    each = [
+        time_steps(take_step, batch, 1, warmup=1 if i == 0 else 0, on_gradients=on_gradients)
+        for i in range(repeats)
+    ]
+    return statistics.median(each)  # of single steps: one slow step on a busy machine is left out

@@ -12,10 +12,10 @@ from resnet_utils.models import canonical
 from resnet_utils.training.cache import RunCache
 from resnet_utils.training.data import ImageData
 from resnet_utils.training.hardware import autocast_dtype, describe_device, precision_name
-from resnet_utils.training.loop import seconds_per_step
 from resnet_utils.training.profiles import Recipe
 from resnet_utils.training.runs import run_label, run_spec
 from resnet_utils.training.sharing import using_threads
+from resnet_utils.training.step import seconds_per_step
 
 # An evaluation pass (forward only, no augmentation) costs about a third of a training step
 # per image: the backward pass is about twice the forward.

@@ -1,11 +1,13 @@
 """One training step, taken the same way wherever it is taken: :func:`~resnet_utils.training.loop.fit`
-trains with it, and the plan's estimate, the step timer of :mod:`~resnet_utils.measure.counting` and
-the benchmarks time it, so that what is timed is what is trained.
+trains with it, and one timer (:func:`time_steps`) times it for the plan's estimate, the step
+time of :mod:`~resnet_utils.measure.counting` and the benchmarks, so that what is timed is
+what is trained.
 
 A step: forward and loss under autocast (where the device has a fast low-precision format),
 backward through the grad scaler (which scales only for fp16), the gradients unscaled, an
-optional look at them (``fit``'s per-layer norms), the optimiser step. Net and batch are in
-the step's memory layout (channels_last unless asked otherwise).
+optional look at them (``fit``'s per-layer norms), the optimiser step, the learning-rate
+schedule's step. Net and batch are in the step's memory layout (channels_last unless asked
+otherwise).
 """
 
 from __future__ import annotations
@@ -13,24 +15,26 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from resnet_utils.models import weighted_layers
-from resnet_utils.training.data import normalize, random_crop_flip
-from resnet_utils.training.hardware import autocast_dtype
+from resnet_utils.training.data import ImageData, normalize, random_crop_flip
+from resnet_utils.training.hardware import autocast_dtype, pick_device
 from resnet_utils.training.profiles import Recipe
 
 
 class TrainingStep:
-    """Puts ``model`` on ``device`` in ``memory_format`` and builds the SGD optimiser of
-    ``recipe`` and the grad scaler; each call is then one step on a batch.
+    """Puts ``model`` on ``device`` in ``memory_format`` and builds, from ``recipe``, the SGD
+    optimiser and its learning-rate schedule over ``total_steps`` steps, and the grad scaler;
+    each call is then one step on a batch.
 
-    ``autocast=False`` keeps fp32 where a faster format exists; ``compile=True`` runs the
-    forward through ``torch.compile``. The learning-rate schedule is the caller's: it steps
-    ``optimizer`` (``fit`` does, the timers need none).
+    ``total_steps=None`` builds no schedule: the learning rate stays the recipe's (the timers
+    take a few steps, not a run). ``autocast=False`` keeps fp32 where a faster format exists;
+    ``compile=True`` runs the forward through ``torch.compile``.
     """
 
     def __init__(
@@ -39,6 +43,7 @@ class TrainingStep:
         recipe: Recipe,
         device: str | torch.device,
         *,
+        total_steps: int | None = None,
         autocast: bool = True,
         compile: bool = False,
         memory_format: torch.memory_format = torch.channels_last,
@@ -56,6 +61,7 @@ class TrainingStep:
             momentum=recipe.momentum,
             weight_decay=recipe.weight_decay,
         )
+        self.schedule = None if total_steps is None else schedule(self.optimizer, recipe, total_steps)
         self.scaler = torch.amp.GradScaler(self.device.type, enabled=self.amp_dtype == torch.float16)
 
     def __call__(
@@ -78,7 +84,29 @@ class TrainingStep:
             on_gradients()
         self.scaler.step(self.optimizer)
         self.scaler.update()
+        if self.schedule is not None:
+            self.schedule.step()
         return logits, loss
+
+
+def schedule(optimizer: torch.optim.Optimizer, recipe: Recipe, total_steps: int):
+    """The recipe's learning-rate schedule over ``total_steps`` steps: ``onecycle`` (up, then
+    down to nearly zero), or ``step`` (the paper's: a tenth at each of ``recipe.milestones``,
+    the fractions of the run, after ``warmup_steps`` at ``warmup_lr``)."""
+    if recipe.schedule == "onecycle":
+        return torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=recipe.lr, total_steps=max(total_steps, 2), cycle_momentum=False
+        )
+    if recipe.schedule == "step":
+        milestones = [int(f * total_steps) for f in recipe.milestones]
+        warmup = recipe.warmup_steps
+        low = recipe.warmup_lr / recipe.lr
+
+        def factor(step: int) -> float:  # the lr after ``step`` steps, over recipe.lr
+            return (low if step < warmup else 1.0) * 0.1 ** sum(step >= m for m in milestones)
+
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+    raise ValueError(f"unknown schedule {recipe.schedule!r}: use 'onecycle' or 'step'.")
 
 
 class GradNorms:
@@ -113,25 +141,59 @@ def synchronize(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def seconds_per_repeated_step(
+def time_steps(
     take_step: TrainingStep,
-    images: torch.Tensor,
-    labels: torch.Tensor,
+    next_batch: Callable[[], tuple[torch.Tensor, torch.Tensor]],
     steps: int,
     *,
-    warmup: int = 2,
+    warmup: int = 1,
     on_gradients: Callable[[], object] | None = None,
 ) -> float:
-    """Mean seconds of ``steps`` steps on one batch already on the device, after ``warmup``
-    untimed ones (kernel choices, allocations): the step's limit, without batch preparation."""
-    images = images.contiguous(memory_format=take_step.memory_format)
-    for i in range(steps + warmup):
+    """Mean seconds of ``steps`` steps, each on the (images, labels) ``next_batch()`` gives
+    (its making is timed with the step), after ``warmup`` untimed ones (one-off allocations
+    and kernel choices). The course's one step timer."""
+    for i in range(warmup + steps):
         if i == warmup:
             synchronize(take_step.device)
-            start = time.perf_counter()
-        take_step(images, labels, on_gradients)
+            started = time.perf_counter()
+        take_step(*next_batch(), on_gradients=on_gradients)
     synchronize(take_step.device)
-    return (time.perf_counter() - start) / steps
+    return (time.perf_counter() - started) / steps
+
+
+def one_batch(
+    images: torch.Tensor, labels: torch.Tensor, memory_format: torch.memory_format = torch.channels_last
+) -> Callable[[], tuple[torch.Tensor, torch.Tensor]]:
+    """A ``next_batch`` for :func:`time_steps` that gives the same batch (already on the
+    device) every step, laid out once: the step's limit, without batch preparation."""
+    images = images.contiguous(memory_format=memory_format)
+    return lambda: (images, labels)
+
+
+def seconds_per_step(
+    model: nn.Module,
+    data: ImageData,
+    recipe: Recipe,
+    *,
+    device: str | torch.device | None = None,
+    steps: int = 3,
+) -> float:
+    """Time a few training steps of ``model`` (which they change) as :func:`fit` takes them,
+    batch preparation and gradient norms included, at a hundredth of the recipe's learning
+    rate: the basis of a notebook's time estimate before it trains. The first step is not
+    counted (one-off allocations and kernel choices)."""
+    device = pick_device(device)
+    model.train()
+    take_step = TrainingStep(model, replace(recipe, lr=recipe.lr * 0.01), device)
+    generator = torch.Generator(device=device).manual_seed(0)
+    batch_size = min(recipe.batch_size, len(data.train_y))
+    train_x, train_y = data.train_x.to(device), data.train_y.to(device)
+
+    def next_batch():
+        index = torch.randint(len(train_y), (batch_size,), device=device, generator=generator)
+        return prepare_batch(train_x, index, generator, augment=recipe.augment), train_y[index]
+
+    return time_steps(take_step, next_batch, steps, on_gradients=GradNorms(model).add)
 
 
 def prepare_batch(
