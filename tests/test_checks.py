@@ -335,6 +335,12 @@ def test_hints_come_in_steps_and_the_last_points_to_the_teacher_copy(capsys):
         checks.hint("deleteable")
 
 
+def test_every_registered_exercise_is_exported():
+    assert len(checks.EXERCISES) == len(checks.HINTS)
+    for name in checks.HINTS:
+        assert name in checks.__all__ and getattr(checks, name) is checks.EXERCISES[name], name
+
+
 def test_every_exercise_has_a_nudge_and_a_second_hint_that_differ():
     assert len(checks.HINTS) >= 12
     for name, hints in checks.HINTS.items():

@@ -10,6 +10,7 @@ from torch import nn
 
 from resnet_utils import checks
 from resnet_utils.checks.choices import pick
+from resnet_utils.checks.deep_resnets import STEM_PARTS
 
 PROJECTION_B = (16 * 32 + 2 * 32) + (32 * 64 + 2 * 64)  # ResNet-56 B over plain-56
 
@@ -101,7 +102,7 @@ def test_answers_of_the_wrong_kind_get_words():
         checks.plain_parameter_count(270_000)
     with pytest.raises(checks.CheckFailed, match=r"one letter, as text \('a'\).*list: \['a'\]"):
         pick(["a"], {"a": "x", "b": "y"}, "a", {})
-    shapes = dict.fromkeys(checks.STEM_PARTS, 64)
+    shapes = dict.fromkeys(STEM_PARTS, 64)
     with pytest.raises(checks.CheckFailed, match="conv1: give its shape as three whole numbers"):
         checks.imagenet_stem_shapes(shapes)
     with pytest.raises(checks.CheckFailed, match=r'whole number: checks.hint\("deletable", 2\)'):

@@ -4,62 +4,37 @@ Each check runs the student's answer on cases it builds itself and either prints
 verified or raises :class:`CheckFailed` with what is wrong, in words: the shapes, the numbers
 and the likely mistake. In a notebook only that message shows, not a traceback. An exercise
 still unanswered is reported in one line with its first hint; ``hint(name, 2)`` gives more.
+
+The exercises are exported as ``@exercise`` registers them (:data:`HINTS` holds their names),
+so a new exercise needs no line here; the helpers the notebooks call are listed by hand.
 """
 
+from resnet_utils.checks import (
+    deep_resnets,
+    degradation,
+    residual_learning,
+    skip_connections,
+    skip_variants,
+)
 from resnet_utils.checks.choices import accuracy_band, loss_bands, per_seed
 from resnet_utils.checks.common import HINTS, CheckFailed, hint
-from resnet_utils.checks.deep_resnets import (
-    STEM_PARTS,
-    bottleneck_parameters,
-    imagenet_stem_shapes,
-    stride_placement,
-)
-from resnet_utils.checks.degradation import (
-    deep_loss_on_every_seed,
-    plain_parameter_count,
-    weight_gradient_norms,
-)
 from resnet_utils.checks.predictions import outcome_of, predict, reveal
-from resnet_utils.checks.residual_learning import branch_to_shortcut_ratio, deletable, lesion_reading
-from resnet_utils.checks.skip_connections import (
-    projection_extra_parameters,
-    residual_forward,
-    residual_loss_on_every_seed,
-    zero_pad_shortcut,
-)
-from resnet_utils.checks.skip_variants import (
-    exclusive_gate,
-    preact_forward,
-    preact_on_every_seed,
-    shortcut_scale_after,
-)
+
+EXERCISE_MODULES = (degradation, skip_connections, residual_learning, deep_resnets, skip_variants)
+EXERCISES = {
+    name: getattr(module, name) for module in EXERCISE_MODULES for name in HINTS if hasattr(module, name)
+}
+globals().update(EXERCISES)
 
 __all__ = [
     "HINTS",
-    "accuracy_band",
-    "loss_bands",
-    "STEM_PARTS",
     "CheckFailed",
-    "bottleneck_parameters",
-    "branch_to_shortcut_ratio",
-    "deep_loss_on_every_seed",
-    "deletable",
-    "exclusive_gate",
+    "accuracy_band",
     "hint",
-    "imagenet_stem_shapes",
-    "lesion_reading",
+    "loss_bands",
     "outcome_of",
     "per_seed",
-    "plain_parameter_count",
-    "preact_forward",
-    "preact_on_every_seed",
     "predict",
-    "projection_extra_parameters",
-    "residual_forward",
-    "residual_loss_on_every_seed",
     "reveal",
-    "shortcut_scale_after",
-    "stride_placement",
-    "weight_gradient_norms",
-    "zero_pad_shortcut",
+    *sorted(EXERCISES),
 ]

@@ -19,7 +19,7 @@ from resnet_utils.checks.common import (
 )
 from resnet_utils.measure.gradients import gradient_norms
 from resnet_utils.models import build_model, count_parameters, weighted_layers
-from resnet_utils.models.cifar import blocks_per_stage
+from resnet_utils.models.cifar import STAGE_WIDTHS, blocks_per_stage
 
 
 @exercise(
@@ -68,24 +68,23 @@ def plain_parameter_count(count: Callable[[int], int]) -> None:
     raise CheckFailed("\n".join(lines))
 
 
-WIDTHS = (16, 32, 64)  # the channels of the three stages of a CIFAR plain net
 # What one block of width c holds (two 3x3 convs and their BNs) is 18c^2 + 4c. Typical slips,
 # as the error they make in one block of each stage:
 BLOCK_SLIPS = {
     "the BatchNorms inside the blocks are missing (two per block, 2 parameters per channel)": tuple(
-        -4 * c for c in WIDTHS
+        -4 * c for c in STAGE_WIDTHS
     ),
     "each block has two BatchNorms with 2 parameters per channel each; you counted half of that": tuple(
-        -2 * c for c in WIDTHS
+        -2 * c for c in STAGE_WIDTHS
     ),
     "the convs inside the blocks got a bias; a conv followed by BatchNorm has none": tuple(
-        2 * c for c in WIDTHS
+        2 * c for c in STAGE_WIDTHS
     ),
     "a block has two 3x3 convs (each with its BN); you counted one": tuple(
-        -(9 * c * c + 2 * c) for c in WIDTHS
+        -(9 * c * c + 2 * c) for c in STAGE_WIDTHS
     ),
     "a 3x3 conv holds c_in x c_out x 9 weights; you left out the 3x3": tuple(
-        -2 * 8 * c * c for c in WIDTHS
+        -2 * 8 * c * c for c in STAGE_WIDTHS
     ),
 }
 
@@ -112,7 +111,7 @@ def _diagnose_per_stage(errors: dict[int, int]) -> str:
         for slip, per_stage in BLOCK_SLIPS.items():
             if sum(per_stage[s] for s in stages) == growth:
                 where = ", ".join(
-                    f"{per_stage[s]:+,} per block in stage {s + 1} ({WIDTHS[s]} channels)"
+                    f"{per_stage[s]:+,} per block in stage {s + 1} ({STAGE_WIDTHS[s]} channels)"
                     for s in stages
                 )
                 return f"Your count is off by {where}. Likely: {slip}.{rest}"
