@@ -8,7 +8,14 @@ import pytest
 import torch
 
 from resnet_utils import build_model
-from resnet_utils.models import BasicBlock, ImageNetBasicBlock, Variant, VariantBlock
+from resnet_utils.models import (
+    BasicBlock,
+    CifarNet,
+    ImageNetBasicBlock,
+    Variant,
+    VariantBlock,
+    VariantNet,
+)
 from resnet_utils.training.cache import module_layout
 
 # Recorded before the plain BasicBlock and the VariantBlock were split (issue 22).
@@ -42,6 +49,20 @@ def test_variant_blocks_are_built_only_when_a_variant_option_is_given():
     assert block_types(build_model("plain20")) == {BasicBlock}
     assert block_types(build_model("resnet20", scale_shortcut=1.0)) == {BasicBlock}  # the default
     assert block_types(build_model("resnet20", ordering="preact")) == {VariantBlock}
+    assert type(build_model("resnet20", scale_shortcut=1.0)) is CifarNet
+    assert type(build_model("resnet20", zero_init=True)) is VariantNet
+
+
+@pytest.mark.parametrize("batchnorm", [True, False])
+def test_a_default_variant_net_is_the_cifar_net(batchnorm):
+    """Same tensors in the same order, drawn from the RNG in the same order: the He init of a
+    VariantNet (after its gates are known) draws as CifarNet's does."""
+    torch.manual_seed(0)
+    plain = CifarNet(20, True, batchnorm=batchnorm).state_dict()
+    torch.manual_seed(0)
+    variant = VariantNet(20, Variant(), batchnorm=batchnorm).state_dict()
+    assert list(plain) == list(variant)
+    assert all(torch.equal(plain[k], variant[k]) for k in plain)
 
 
 @pytest.mark.parametrize("shortcut", ["A", "B", "conv"])

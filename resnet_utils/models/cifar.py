@@ -7,11 +7,13 @@ net and a residual net of the same depth differ in nothing else (and, with short
 have exactly the same parameters).
 
 The variants of He et al. (2016: how the branch and the shortcut are scaled, gated or
-dropped, and where BN and ReLU sit) are a block of their own, in ``variants.py``; a net
-is built with them only when a variant option is given.
+dropped, and where BN and ReLU sit) are a block and a net of their own, in ``variants.py``;
+a net is built with them only when a variant option is given.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -19,6 +21,7 @@ from torch import nn
 
 STAGE_WIDTHS = (16, 32, 64)
 SHORTCUTS = ("A", "B", "conv")
+INITS = ("kaiming", "pytorch")
 
 
 def conv3x3(in_channels: int, out_channels: int, stride: int, bias: bool) -> nn.Conv2d:
@@ -101,16 +104,12 @@ class BasicBlock(nn.Module):
             out = out + self.shortcut(x)
         return self.relu(out)
 
-    def last_layer(self) -> nn.Module:
-        """The branch's last layer with weights: its BN, or its conv where no BN ends it."""
-        return self.conv2 if isinstance(self.bn2, nn.Identity) else self.bn2
-
 
 class CifarNet(nn.Module):
     """Plain or residual net of depth 6n+2 for 32x32 inputs.
 
-    ``variant`` (a :class:`~resnet_utils.models.variants.Variant`, residual nets only) builds
-    the blocks of He et al. (2016) instead of :class:`BasicBlock`.
+    ``block`` builds each block, called as :class:`BasicBlock` is; ``VariantNet`` (in
+    ``variants.py``) passes the blocks of He et al. (2016).
     """
 
     def __init__(
@@ -121,18 +120,13 @@ class CifarNet(nn.Module):
         batchnorm: bool = True,
         num_classes: int = 10,
         init: str = "kaiming",
-        variant=None,  # a variants.Variant; not imported here: variants.py builds on this module
+        block=BasicBlock,
     ):
         super().__init__()
         n = blocks_per_stage(depth)
-        self.depth = depth
-        self.residual = residual
-        make_block = BasicBlock if variant is None else variant.block
-        full_preact = variant is not None and variant.ordering == "preact"
         self.conv1 = conv3x3(3, STAGE_WIDTHS[0], 1, bias=not batchnorm)
-        # a full pre-activation net starts each block with BN-ReLU, so its stem is a conv alone
-        self.bn1 = norm(STAGE_WIDTHS[0], batchnorm and not full_preact)
-        self.relu = nn.Identity() if full_preact else nn.ReLU(inplace=True)
+        self.bn1 = norm(STAGE_WIDTHS[0], batchnorm)
+        self.relu = nn.ReLU(inplace=True)
         stages = []
         in_channels = STAGE_WIDTHS[0]
         for index, width in enumerate(STAGE_WIDTHS):
@@ -140,32 +134,19 @@ class CifarNet(nn.Module):
             for b in range(n):
                 stride = 2 if index > 0 and b == 0 else 1
                 blocks.append(
-                    make_block(in_channels, width, stride, shortcut if residual else None, batchnorm)
+                    block(in_channels, width, stride, shortcut if residual else None, batchnorm)
                 )
                 in_channels = width
             stages.append(nn.Sequential(*blocks))
         self.layer1, self.layer2, self.layer3 = stages
-        # ... and a pre-activation net ends with the BN-ReLU that no block applies after its
-        # last addition
-        preact = variant is not None and variant.preactivation
-        self.final = (
-            nn.Sequential(norm(STAGE_WIDTHS[-1], batchnorm), nn.ReLU(inplace=True)) if preact else None
-        )
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.fc = nn.Linear(STAGE_WIDTHS[-1], num_classes)
         if init == "kaiming":
-            _kaiming_init(self)
-        if variant is not None and variant.zero_init:
-            for block in self.modules():
-                if isinstance(block, BasicBlock):
-                    for p in block.last_layer().parameters():
-                        nn.init.zeros_(p)
+            kaiming_init(self.modules())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.relu(self.bn1(self.conv1(x)))
         x = self.layer3(self.layer2(self.layer1(x)))
-        if self.final is not None:
-            x = self.final(x)
         return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
@@ -180,15 +161,13 @@ def blocks_per_stage(depth: int) -> int:
     return (depth - 2) // 6
 
 
-def _kaiming_init(model: nn.Module) -> None:
+def kaiming_init(modules: Iterable[nn.Module]) -> None:
     """He et al. (2015a, arXiv 1502.01852) init for ReLU nets, as torchvision's ResNet does it.
 
     The alternative, ``init="pytorch"``, keeps PyTorch's per-layer defaults (weights with
     a sixth of the weight variance a ReLU net needs): what a net gets when nobody chose an init.
     """
-    for name, m in model.named_modules():
-        if name.endswith(".gate"):
-            continue  # a gate keeps PyTorch's init and its chosen bias
+    for m in modules:
         if isinstance(m, nn.Conv2d):
             nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
             if m.bias is not None:

@@ -23,6 +23,8 @@ STAGE_BLOCKS = {
     152: ("bottleneck", (3, 8, 36, 3)),
 }
 STAGE_WIDTHS = (64, 128, 256, 512)
+STEMS = ("imagenet", "cifar")
+STRIDE_ON = ("3x3", "1x1")
 
 
 def _conv(in_channels: int, out_channels: int, kernel: int, stride: int = 1) -> nn.Conv2d:
@@ -88,12 +90,18 @@ class Bottleneck(nn.Module):
 
 
 class ImageNetResNet(nn.Module):
-    """ResNet-18 to -152 as torchvision builds them, plus the ``stem`` and ``stride_on`` options."""
+    """ResNet-18 to -152 as torchvision builds them, plus the ``stem`` and ``stride_on`` options.
+
+    ``stem`` "imagenet" (7x7/2 conv + max-pool, torchvision's) or "cifar" (3x3/1 conv, no
+    pool); ``stride_on`` "3x3" (torchvision, "v1.5") or "1x1" (the paper, "v1");
+    ``zero_init_residual`` as torchvision's (each block's last BN starts at zero). Ten
+    classes unless told, as CIFAR-10 has (torchvision: 1000).
+    """
 
     def __init__(
         self,
         depth: int,
-        num_classes: int = 1000,
+        num_classes: int = 10,
         stem: str = "imagenet",
         stride_on: str = "3x3",
         zero_init_residual: bool = False,
@@ -102,7 +110,6 @@ class ImageNetResNet(nn.Module):
         kind, counts = STAGE_BLOCKS[depth]
         block = Bottleneck if kind == "bottleneck" else ImageNetBasicBlock
         where = {"stride_on": stride_on} if block is Bottleneck else {}
-        self.depth = depth
         if stem == "imagenet":
             self.conv1 = _conv(3, 64, 7, stride=2)
             self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)

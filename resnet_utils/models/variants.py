@@ -4,23 +4,25 @@ dropped, and where BN and ReLU sit.
 
 A :class:`VariantBlock` is a :class:`~resnet_utils.models.cifar.BasicBlock` (same layers,
 same parameter names, so code that inspects blocks treats both alike) whose ``residual``
-and ``forward`` follow a :class:`Variant`. ``build_model`` uses it only when a variant
-option is given; the plain ``BasicBlock`` stays the one to read first.
+and ``forward`` follow a :class:`Variant`; a :class:`VariantNet` is a ``CifarNet`` of them,
+with what a pre-activation net or a zero-initialised branch needs besides. ``build_model``
+uses them only when a variant option is given; ``BasicBlock`` and ``CifarNet`` stay the ones
+to read first.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from resnet_utils.models.cifar import BasicBlock, norm
+from resnet_utils.models.cifar import STAGE_WIDTHS, BasicBlock, CifarNet, kaiming_init, norm
 
 ORDERINGS = ("original", "bn_after_add", "relu_before_add", "relu_preact", "preact")
 GATES = (None, "exclusive", "shortcut")
-PREACTIVATION = ("relu_preact", "preact")
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,6 @@ class Variant:
             raise ValueError(f"gate must be one of {GATES}, not {self.gate!r}.")
         if not 0 <= self.shortcut_dropout < 1:
             raise ValueError(f"shortcut_dropout must be in [0, 1), not {self.shortcut_dropout}.")
-
-    @property
-    def preactivation(self) -> bool:
-        """Whether the branch starts with its activation, so that the net must end with one."""
-        return self.ordering in PREACTIVATION
-
-    def block(
-        self, in_channels: int, out_channels: int, stride: int, shortcut: str | None, batchnorm: bool
-    ) -> VariantBlock:
-        """A block of this variant, called as CifarNet calls ``BasicBlock``."""
-        return VariantBlock(in_channels, out_channels, stride, shortcut, batchnorm, self)
 
 
 class ShortcutDropout(nn.Module):
@@ -138,9 +129,50 @@ class VariantBlock(BasicBlock):
 
     def last_layer(self) -> nn.Module:
         """The branch's last layer with weights: its BN, or its conv where no BN ends it."""
-        if self.variant.ordering in ("preact", "bn_after_add"):
+        if self.variant.ordering in ("preact", "bn_after_add") or isinstance(self.bn2, nn.Identity):
             return self.conv2
-        return super().last_layer()
+        return self.bn2
+
+
+class VariantNet(CifarNet):
+    """A residual :class:`~resnet_utils.models.cifar.CifarNet` whose blocks follow ``variant``.
+
+    ``options`` are CifarNet's. Its state dict has a CifarNet's names in a CifarNet's order
+    (plus each block's gate), and its weights are drawn from the RNG in the same order.
+    """
+
+    def __init__(
+        self, depth: int, variant: Variant, batchnorm: bool = True, init: str = "kaiming", **options
+    ):
+        # PyTorch's init first; the He init comes below, when the gates can be left out
+        make_block = partial(VariantBlock, variant=variant)
+        super().__init__(depth, True, batchnorm=batchnorm, init="pytorch", block=make_block, **options)
+        if variant.ordering == "preact":
+            # a full pre-activation net starts each block with BN-ReLU, so its stem is a conv alone
+            self.bn1, self.relu = nn.Identity(), nn.Identity()
+        self.final = None
+        if variant.ordering in ("relu_preact", "preact"):
+            # ... and a pre-activation net ends with the BN-ReLU that no block applies after its
+            # last addition. The pooling and the classifier are registered again after it, so
+            # that the state dict lists the modules in the order they run.
+            head = self.avgpool, self.fc
+            del self.avgpool, self.fc
+            self.final = nn.Sequential(norm(STAGE_WIDTHS[-1], batchnorm), nn.ReLU(inplace=True))
+            self.avgpool, self.fc = head
+        if init == "kaiming":  # a gate keeps PyTorch's init and its chosen bias
+            kaiming_init(m for name, m in self.named_modules() if not name.endswith(".gate"))
+        if variant.zero_init:  # each block starts as the identity
+            for block in self.modules():
+                if isinstance(block, VariantBlock):
+                    for p in block.last_layer().parameters():
+                        nn.init.zeros_(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.layer3(self.layer2(self.layer1(x)))
+        if self.final is not None:
+            x = self.final(x)
+        return self.fc(torch.flatten(self.avgpool(x), 1))
 
 
 def _scaled(x: torch.Tensor, factor: float) -> torch.Tensor:
