@@ -8,18 +8,17 @@ from pathlib import Path
 import matplotlib
 import pytest
 import torch
+from shared import load_tool
 
 from resnet_utils import synthetic
 from resnet_utils.course.reference import (
     REQUIRED,
     BadReference,
     available,
-    describe,
     load_net,
     load_record,
     reference_group,
     reference_run,
-    ship_net,
     shipped_seeds,
     show_beside_references,
 )
@@ -31,6 +30,8 @@ from resnet_utils.training.profiles import Recipe
 from resnet_utils.training.runs import train
 
 matplotlib.use("Agg")
+train_references = load_tool("train_references")
+ship_net = train_references.ship_net
 SHIPPED = ("plain20", "plain56", "resnet20", "resnet56")
 
 
@@ -57,7 +58,6 @@ def test_a_shipped_net_loads_with_its_exact_weights_and_provenance(shipped):
     assert available(folder) == ["resnet8"] and shipped_seeds("resnet8", folder) == [0]
     assert sorted(p.name for p in folder.iterdir()) == ["resnet8-seed0.json", "resnet8-seed0.pt"]
     assert record["threads"] == torch.get_num_threads()
-    assert "128 training images, 2 epochs" in describe(record)
 
 
 def test_altered_weights_are_refused(shipped, tmp_path):
@@ -173,6 +173,45 @@ def test_the_summary_carries_every_runs_curves(tmp_path, cache_dir):
     written = json.loads((tmp_path / "01_degradation.json").read_text()) if session.finish({}) else None
     assert list(written["histories"]) == ["plain8"]
     assert len(written["histories"]["plain8"]["test_acc"]) == 1
+
+
+def test_a_deadline_passed_starts_no_net_and_says_so(tmp_path, capsys):
+    out = tmp_path / "out"
+    missing = tmp_path / "no-cifar10"  # not read: no net starts, so no data is loaded
+    argv = ["--deadline", "0", "--data", str(missing), "--out", str(out), "--cache", str(tmp_path)]
+    assert train_references.main([*argv, "--nets", "resnet20", "plain20", "--seeds", "0", "1"]) == 0
+    said = capsys.readouterr().out
+    assert (
+        "deadline of 0 s reached: not started resnet20 seed 0, plain20 seed 0, resnet20 seed 1" in said
+    )
+    assert not out.exists()
+
+
+def test_a_net_started_before_the_deadline_finishes_and_the_next_is_not_started(
+    tmp_path, monkeypatch, capsys
+):
+    import time
+    from types import SimpleNamespace
+
+    trained, shipped = [], []
+
+    def slow_train(name, data, recipe, *, seed, cache):
+        trained.append((name, seed))
+        time.sleep(0.5)
+        return SimpleNamespace(diverged=False)
+
+    def fake_ship(run, data, folder, *, budget):
+        shipped.append(run)
+        return {"final": {"test_acc": 0.5}, "test_acc_fp32": 0.5, "training_seconds": 0.5}
+
+    monkeypatch.setattr(train_references, "load_cifar10", lambda *a, **k: synthetic(64, 32, seed=0))
+    monkeypatch.setattr(train_references, "train", slow_train)
+    monkeypatch.setattr(train_references, "ship_net", fake_ship)
+    argv = ["--deadline", "0.3", "--nets", "resnet20", "plain20", "--out", str(tmp_path)]
+    assert train_references.main(argv) == 0
+    assert trained == [("resnet20", 0)] and len(shipped) == 1
+    said = capsys.readouterr().out
+    assert "resnet20 seed 0: test accuracy 50.00%" in said and "not started plain20 seed 0." in said
 
 
 def test_the_package_data_includes_the_nets():

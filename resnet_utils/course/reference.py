@@ -7,9 +7,10 @@ notebooks 1 and 2 draw their curves beside the student's runs, notebook 3 measur
 measures the student's nets. One seed is one draw, so every verdict on them rests on the
 spread over their seeds (:func:`reference_group`). ``reference_nets/<name>-seed<k>.pt`` holds
 the weights of seed k (a plain dict of tensors, read with ``weights_only=True``),
-``<name>-seed<k>.json`` the record written by :func:`ship_net` (``tools/train_references.py``):
-budget, recipe, seed, data, device, machine, precision, versions, date, history, final
-accuracies and the weights' sha256, checked on every load.
+``<name>-seed<k>.json`` the record written by ``tools/train_references.py``: budget, recipe,
+seed, data, device, machine, precision, versions, date, history, final accuracies and the
+weights' sha256, checked on every load. This module loads and checks them, and hands them to
+the verdicts and the plots as runs and groups.
 """
 
 from __future__ import annotations
@@ -20,12 +21,10 @@ import re
 from importlib import resources
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import torch
 from torch import nn
 
 from resnet_utils.models import build_model
-from resnet_utils.report.plots import METRIC_LABELS, integer_ticks, plot_group
+from resnet_utils.report.plots import plot_beside
 from resnet_utils.storage.atomic import load_tensors
 from resnet_utils.training.groups import RunGroup
 from resnet_utils.training.runs import CURVES, Run
@@ -50,11 +49,12 @@ REQUIRED = (
     "keys",
     "sha256",
 )
-_STEM = re.compile(r"^(?P<name>[a-z0-9]+)-seed(?P<seed>\d+)$")
+_FILE_STEM = re.compile(r"^(?P<name>[a-z0-9]+)-seed(?P<seed>\d+)$")
 
 
 class BadReference(ValueError):
-    """A reference net whose files are missing, altered or not what ``ship_net`` writes."""
+    """A reference net whose files are missing, altered or not what ``tools/train_references.py``
+    writes."""
 
 
 def shipped_folder() -> Path:
@@ -65,7 +65,7 @@ def _folder(folder) -> Path:
     return Path(folder) if folder is not None else shipped_folder()
 
 
-def stem(name: str, seed: int) -> str:
+def file_stem(name: str, seed: int) -> str:
     """The file name (without suffix) of seed ``seed`` of net ``name``: ``resnet56-seed1``."""
     return f"{name}-seed{seed}"
 
@@ -73,7 +73,7 @@ def stem(name: str, seed: int) -> str:
 def _entries(folder: Path) -> list[tuple[str, int]]:
     found = []
     for path in folder.glob("*.json"):
-        match = _STEM.match(path.stem)
+        match = _FILE_STEM.match(path.stem)
         if match and path.with_suffix(".pt").exists():
             found.append((match["name"], int(match["seed"])))
     return sorted(found)
@@ -93,7 +93,7 @@ def load_record(name: str, folder: str | Path | None = None, *, seed: int = 0) -
     """The record of seed ``seed`` of reference net ``name``; BadReference if it is missing or
     incomplete."""
     folder = _folder(folder)
-    path = folder / f"{stem(name, seed)}.json"
+    path = folder / f"{file_stem(name, seed)}.json"
     if not path.exists():
         seeds = shipped_seeds(name, folder)
         there = f"seeds {seeds} of {name}" if seeds else ", ".join(available(folder)) or "none"
@@ -106,7 +106,9 @@ def load_record(name: str, folder: str | Path | None = None, *, seed: int = 0) -
         raise BadReference(f"{path} holds {type(record).__name__}, not a record: reinstall the package.")
     missing = [key for key in REQUIRED if key not in record]
     if missing:
-        raise BadReference(f"{path.name} lacks {missing}: not a record written by ship_net.")
+        raise BadReference(
+            f"{path.name} lacks {missing}: not a record written by tools/train_references.py."
+        )
     if record["name"] != name or record["seed"] != seed:
         raise BadReference(
             f"{path.name} describes {record['name']!r} seed {record['seed']}, not {name!r} seed {seed}."
@@ -123,7 +125,7 @@ def load_net(name: str, folder: str | Path | None = None, *, seed: int = 0) -> n
     exactly (``strict``: no key missing, none left over), or BadReference says which."""
     folder = _folder(folder)
     record = load_record(name, folder, seed=seed)
-    weights_path = folder / f"{stem(name, seed)}.pt"
+    weights_path = folder / f"{file_stem(name, seed)}.pt"
     digest = _sha256(weights_path)
     if digest != record["sha256"]:
         raise BadReference(
@@ -140,15 +142,17 @@ def load_net(name: str, folder: str | Path | None = None, *, seed: int = 0) -> n
     return model.eval()
 
 
-def reference_run(
-    name: str, folder: str | Path | None = None, *, seed: int = 0, with_model: bool = False
-) -> Run:
-    """Seed ``seed`` of reference net ``name`` as a :class:`Run` (label ``"<name> (reference)"``)."""
-    record = load_record(name, folder, seed=seed)
-    return _as_run(record, load_net(name, folder, seed=seed) if with_model else None)
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _as_run(record: dict, model: nn.Module | None = None) -> Run:
+def reference_run(name: str, folder: str | Path | None = None, *, seed: int = 0) -> Run:
+    """Seed ``seed`` of reference net ``name`` as a :class:`Run` (label ``"<name> (reference)"``):
+    its history, without its weights (:func:`load_net` loads those)."""
+    return _as_run(load_record(name, folder, seed=seed))
+
+
+def _as_run(record: dict) -> Run:
     name = record["name"]
     spec = {
         "model": name,
@@ -157,12 +161,10 @@ def _as_run(record: dict, model: nn.Module | None = None) -> Run:
         "seed": record["seed"],
     }
     history = dict(record["history"], diverged=False, diverged_epoch=None)
-    return Run(name, spec, history, model, from_cache=True, title=f"{name} (reference)")
+    return Run(name, spec, history, None, from_cache=True, title=f"{name} (reference)")
 
 
-def reference_group(
-    name: str, folder: str | Path | None = None, *, with_models: bool = False
-) -> RunGroup:
+def reference_group(name: str, folder: str | Path | None = None) -> RunGroup:
     """Every shipped seed of reference net ``name`` as a :class:`RunGroup`, so the verdicts
     and the plots take them like the student's own seeds, with their spread."""
     seeds = shipped_seeds(name, folder)
@@ -171,21 +173,8 @@ def reference_group(
             f"no reference net {name!r} in {_folder(folder)} "
             f"(there are: {', '.join(available(folder)) or 'none'})."
         )
-    runs = [reference_run(name, folder, seed=s, with_model=with_models) for s in seeds]
+    runs = [reference_run(name, folder, seed=s) for s in seeds]
     return RunGroup(runs, title=f"{name} (reference)")
-
-
-def describe(record: dict) -> str:
-    """One line of provenance: what was trained, how, where, when, and with what result."""
-    r = record["recipe"]
-    return (
-        f"{record['name']}: {record['train_size']:,} training images, {record['epochs']} epochs "
-        f"({r['schedule']}, max lr {r['lr']}, batch {r['batch_size']}, wd {r['weight_decay']}), seed "
-        f"{record['seed']}; {record['device']} ({record.get('machine', '')}), {record['precision']}, "
-        f"torch {record['versions'].get('torch')}, {record['date'][:10]}; "
-        f"{record['training_seconds'] / 60:.0f} min of training; test accuracy "
-        f"{record['final']['test_acc']:.1%} on {record['test_size']:,} test images."
-    )
 
 
 def describe_group(name: str, folder: str | Path | None = None) -> str:
@@ -220,102 +209,19 @@ def show_beside_references(
     groups: dict, metrics=("train_loss", "test_acc"), *, folder: str | Path | None = None
 ):
     """Your runs (left) and the reference nets of the same names (right, mean and min-max band
-    over their seeds), metric by metric on shared y-axes, then one line of provenance per net.
-    Each side has its own epoch axis: the budgets differ. Returns the figure (None if no net
-    has a reference)."""
+    over their seeds), metric by metric on shared y-axes (``report.plots.plot_beside``), then
+    one line of provenance per net. Returns the figure (None if no net has a reference)."""
     names = [n for n in groups if n in available(folder)]
     if not names:
         print("No reference net of these names is shipped with this version of the package.")
         return None
     references = {n: reference_group(n, folder) for n in names}
-    fig, axes = plt.subplots(
-        len(metrics), 2, figsize=(10.4, 3.4 * len(metrics)), sharey="row", squeeze=False
-    )
-    colours = {}
-    for row, metric in zip(axes, metrics):
-        for name, group in groups.items():
-            if hasattr(group, "curve"):
-                plot_group(row[0], group, metric)
-            else:
-                row[0].plot(group.history["epoch"], group.history[metric], marker="o", ms=3, label=name)
-            colours[name] = row[0].get_lines()[-1].get_color()
-        for name in names:
-            plot_group(row[1], references[name], metric, color=colours[name])
-        for ax in row:
-            ax.set_xlabel("epoch")
-            integer_ticks(ax)
-            ax.grid(alpha=0.3)
-            ax.legend(fontsize="small")
-        row[0].set_ylabel(METRIC_LABELS.get(metric, metric))
-    first = next(iter(groups.values()))
-    yours = (
-        len(first.runs[0].history["epoch"]) if hasattr(first, "runs") else len(first.history["epoch"])
-    )
-    axes[0][0].set_title(f"your runs ({yours} epochs)")
-    sample = load_record(names[0], folder, seed=shipped_seeds(names[0], folder)[0])
-    axes[0][1].set_title(
-        f"reference nets ({sample['train_size']:,} images, {sample['epochs']} epochs, "
-        f"{sample['device'].split()[0]})"
-    )
-    fig.tight_layout()
+    sample = load_record(names[0], folder, seed=references[names[0]].seeds[0])
+    budget = f"{sample['train_size']:,} images, {sample['epochs']} epochs, {sample['device'].split()[0]}"
+    fig = plot_beside(groups, references, metrics, references_title=f"reference nets ({budget})")
     for name in names:
         print(describe_group(name, folder))
     return fig
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def ship_net(run, data, folder: str | Path, *, budget: str) -> dict:
-    """Write ``run``'s weights and record to ``folder/<name>-seed<k>.pt`` and ``.json``; return
-    the record.
-
-    The record carries the weights' sha256, re-evaluated fp32 test accuracy, and everything
-    needed to say where the net came from (the thread count too: runs differ by it)."""
-    from datetime import datetime, timezone
-
-    from resnet_utils.course.provenance import machine, versions
-    from resnet_utils.storage.atomic import save_json, save_tensors
-    from resnet_utils.training.hardware import describe_device
-    from resnet_utils.training.loop import evaluate
-
-    folder = Path(folder)
-    seed = run.spec["seed"]
-    model = run.model.to("cpu", memory_format=torch.contiguous_format)
-    weights = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    pt = folder / f"{stem(run.name, seed)}.pt"
-    save_tensors(pt, weights)
-    test_loss32, test_acc32 = evaluate(model, data, device="cpu", autocast=False)
-    history = run.history
-    record = {
-        "name": run.name,
-        "options": run.options,
-        "budget": budget,
-        "recipe": run.spec["recipe"],
-        "seed": seed,
-        "data": data.describe(),
-        "data_fingerprint": data.fingerprint,
-        "device": describe_device(torch.device(history["device"])),
-        "machine": machine(),
-        "threads": torch.get_num_threads(),
-        "precision": history["precision"],
-        "versions": versions(),
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "training_seconds": round(sum(history["seconds"]), 1),
-        "epochs": len(history["epoch"]),
-        "final": {c: history[c][-1] for c in CURVES},
-        "test_acc_fp32": test_acc32,
-        "test_loss_fp32": test_loss32,
-        "test_size": len(data.test_y),
-        "train_size": len(data.train_y),
-        "history": {k: history[k] for k in (*CURVES, "epoch", "lr", "seconds", "images_per_s")},
-        "layout": run.spec["layout"],
-        "keys": len(weights),
-        "sha256": _sha256(pt),
-    }
-    save_json(folder / f"{stem(run.name, seed)}.json", record, strict=True)
-    return record
 
 
 def compare_references(

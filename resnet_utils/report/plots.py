@@ -70,6 +70,39 @@ def plot_group(ax, group, metric: str, *, color=None) -> None:
         ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2, lw=0)
 
 
+def plot_beside(
+    yours: dict, references: dict, metrics=("train_loss", "test_acc"), *, references_title: str
+):
+    """Your groups (left) and reference groups (right), metric by metric on shared y-axes; a
+    reference takes the colour of your group of its name. Each side has its own epoch axis:
+    the budgets differ. ``references_title`` says what the references were trained on."""
+    fig, axes = plt.subplots(
+        len(metrics), 2, figsize=(10.4, 3.4 * len(metrics)), sharey="row", squeeze=False
+    )
+    colours = {}
+    for row, metric in zip(axes, metrics):
+        for name, group in yours.items():
+            if hasattr(group, "curve"):  # a RunGroup; a single Run until Session.train returns groups
+                plot_group(row[0], group, metric)
+            else:
+                row[0].plot(group.history["epoch"], group.history[metric], marker="o", ms=3, label=name)
+            colours[name] = row[0].get_lines()[-1].get_color()
+        for name, group in references.items():
+            plot_group(row[1], group, metric, color=colours.get(name))
+        for ax in row:
+            ax.set_xlabel("epoch")
+            integer_ticks(ax)
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize="small")
+        row[0].set_ylabel(METRIC_LABELS.get(metric, metric))
+    first = next(iter(yours.values()))
+    epochs = len((first.runs[0] if hasattr(first, "runs") else first).history["epoch"])
+    axes[0][0].set_title(f"your runs ({epochs} epochs)")
+    axes[0][1].set_title(references_title)
+    fig.tight_layout()
+    return fig
+
+
 def integer_ticks(ax) -> None:
     """Whole numbers on the x axis (epochs, layers, blocks): no 2.5th epoch."""
     from matplotlib.ticker import MaxNLocator
