@@ -12,7 +12,8 @@ import pytest
 import torch
 
 from resnet_utils.training import sharing
-from resnet_utils.training.sharing import others_busy_cores, sharing_the_cpu, threads_beside
+from resnet_utils.training.hardware import using_threads
+from resnet_utils.training.sharing import choose_threads, others_busy_cores, threads_beside
 
 
 class BusyStat:
@@ -95,16 +96,18 @@ def test_a_busy_machine_gets_fewer_threads_for_the_run_and_they_come_back(monkey
     monkeypatch.setattr(torch, "set_num_threads", set_to.append)
     monkeypatch.setattr(sharing, "usable_cpus", lambda: [0, 1])
     monkeypatch.setattr(sharing, "others_busy_cores", lambda seconds, **kw: 1.1)
-    with sharing_the_cpu(torch.device("cpu"), "plain20") as threads:
+    choice = choose_threads(torch.device("cpu"))
+    with using_threads(choice.threads) as threads:
         assert threads == 1 and set_to == [1]
     assert set_to == [1, 2]
-    said = capsys.readouterr().out
+    said = choice.sentence("training plain20")
     assert "about 1.1 of the 2 cores this process may use" in said
     assert "plain20 with 1 thread instead of 2" in said
     monkeypatch.setattr(sharing, "others_busy_cores", lambda seconds, **kw: 0.1)
-    with sharing_the_cpu(torch.device("cpu"), "plain20") as threads:
+    choice = choose_threads(torch.device("cpu"))
+    with using_threads(choice.threads) as threads:
         assert threads == 2
-    assert set_to == [1, 2, 2] and capsys.readouterr().out == ""
+    assert set_to == [1, 2, 2] and choice.sentence() == ""
 
 
 def test_busy_cores_are_counted_among_those_this_process_may_use(monkeypatch, capsys):
@@ -157,8 +160,6 @@ def test_only_the_notebooks_runs_share_the_cpu_tests_keep_their_threads(monkeypa
     assert trained_with == [2] and sampled == []  # a test's (or a script's) threads are its own
     runs.train("resnet8", data, recipe, cache=False, progress=False, share_cpu=1)
     assert trained_with == [2, 1] and sampled == []  # the count the session chose, not sampled
-    runs.train("resnet8", data, recipe, cache=False, progress=False, share_cpu=True)
-    assert trained_with == [2, 1, 1] and sampled == [1]  # chosen for this run alone
     assert torch.get_num_threads() == 2
 
 

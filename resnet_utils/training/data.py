@@ -39,11 +39,6 @@ class ImageData:
     test_x: torch.Tensor
     test_y: torch.Tensor
     source: str
-    classes: tuple[str, ...] = CLASSES
-
-    @property
-    def device(self) -> torch.device:
-        return self.train_x.device
 
     def to(self, device) -> ImageData:
         return replace(

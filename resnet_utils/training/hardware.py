@@ -11,6 +11,7 @@ no verdict). The cache keys runs by format, so the two are never mixed."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 
 import torch
 
@@ -126,3 +127,16 @@ def describe_device(device: torch.device) -> str:
         plural = "s" if threads != 1 else ""
         return f"cpu ({threads} thread{plural}, {torch.backends.cpu.get_cpu_capability()})"
     return str(device)
+
+
+@contextmanager
+def using_threads(threads: int | None):
+    """Within it, torch computes with ``threads`` CPU threads (None: as it is); the count it
+    had comes back after, on an error or a Ctrl-C too."""
+    before = torch.get_num_threads()
+    if threads is not None and threads != before:
+        torch.set_num_threads(threads)
+    try:
+        yield before if threads is None else threads
+    finally:
+        torch.set_num_threads(before)

@@ -10,11 +10,16 @@ import torch
 
 from resnet_utils.models import canonical
 from resnet_utils.training.cache import RunCache
+from resnet_utils.training.checkpoint import peek
 from resnet_utils.training.data import ImageData
-from resnet_utils.training.hardware import autocast_dtype, describe_device, precision_name
+from resnet_utils.training.hardware import (
+    autocast_dtype,
+    describe_device,
+    precision_name,
+    using_threads,
+)
 from resnet_utils.training.profiles import Recipe
 from resnet_utils.training.runs import run_label, run_spec
-from resnet_utils.training.sharing import using_threads
 from resnet_utils.training.step import seconds_per_step
 
 # An evaluation pass (forward only, no augmentation) costs about a third of a training step
@@ -139,11 +144,10 @@ def _entry(entry) -> tuple[str, dict, str | None]:
 
 
 def _epochs_done(checkpoint) -> int | None:
-    if not checkpoint.exists():
-        return None
+    """The epochs a run's checkpoint holds; None without one."""
+    state = peek(checkpoint)
     try:
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True)
-        return len(state["history"]["epoch"])
+        return None if state is None else len(state["history"]["epoch"])
     except Exception:  # a damaged checkpoint: the run will start over (fit says so)
         return None
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -12,11 +11,11 @@ from torch import nn
 from resnet_utils.models import build_model, canonical
 from resnet_utils.storage.atomic import remove_file, write_problem
 from resnet_utils.training.cache import RunCache, module_layout
+from resnet_utils.training.checkpoint import peek
 from resnet_utils.training.data import ImageData
-from resnet_utils.training.hardware import autocast_dtype, pick_device, precision_name
+from resnet_utils.training.hardware import autocast_dtype, pick_device, precision_name, using_threads
 from resnet_utils.training.loop import fit
 from resnet_utils.training.profiles import Recipe
-from resnet_utils.training.sharing import choose_threads, using_threads
 
 # The per-epoch curves of every history, the ones a notebook's summary and a shipped net keep.
 CURVES = ("train_loss", "train_acc", "test_loss", "test_acc")
@@ -89,40 +88,37 @@ def train(
     device: str | torch.device | None = None,
     cache: RunCache | bool = True,
     progress: bool = True,
-    share_cpu: bool | int = False,
+    share_cpu: int | bool = False,
 ) -> Run:
     """Train ``build_model(name, **options)`` on ``data`` with ``recipe``, through the run cache.
 
     The cache key covers the model and its options, a hash of the data, the recipe, the
     seed, the device type and the number format: change any of them and the run is new.
-    ``share_cpu``: False (tests, scripts) trains with torch's thread count as it is. The
-    course chooses instead (:mod:`resnet_utils.training.sharing`): a number is the thread
-    count a notebook's session chose once for all its runs; True chooses for this run alone,
-    fewer threads if other processes keep cores busy when it starts. Where the course
-    chooses, a run resumed from a checkpoint keeps the thread count it was written with, so
-    that it ends as the uninterrupted run would. The count comes back after the run.
+    ``share_cpu``: False (tests, scripts) trains with torch's thread count as it is; a
+    number is the thread count a notebook's session chose once for all its runs
+    (:mod:`resnet_utils.training.sharing`). Then a run resumed from a checkpoint keeps the
+    thread count it was written with, so that it ends as the uninterrupted run would. The
+    count comes back after the run.
     """
     options = dict(options or {})
     device = pick_device(device)
     name, spec, model = run_spec(name, data, recipe, seed=seed, options=options, device=device)
     store = RunCache() if cache is True else cache or None
+    label = run_label(name, options)
     if store is not None and (hit := store.load(spec)) is not None:
         history, weights = hit
         if weights is None:
             return Run(name, spec, history, None, from_cache=True, options=options)
-        try:
+        if _fits(model, weights):
             model.load_state_dict(weights)
             return Run(name, spec, history, model.to(device), from_cache=True, options=options)
-        except Exception as error:  # weights of another net or layout: retrain, like any damage
-            warnings.warn(
-                f"ignoring cache entry {store.paths(spec)[1].name}: its weights do not fit "
-                f"{name} ({str(error).splitlines()[0]}); training again.",
-                stacklevel=2,
-            )
-            torch.manual_seed(seed)  # load_state_dict may have copied some tensors: start afresh
-            model = build_model(name, **options)
+        # weights of another net or layout: retrain the fresh net, as for any damaged entry
+        warnings.warn(
+            f"ignoring cache entry {store.paths(spec)[1].name}: its weights do not fit {label} "
+            "(another net's or layout's); training again.",
+            stacklevel=2,
+        )
 
-    label = name + "".join(f" {k}={v}" for k, v in sorted(options.items()))
     checkpoint = store.checkpoint_path(spec) if store is not None else None
     threads = _training_threads(share_cpu, device, label, checkpoint)
     with using_threads(threads):
@@ -153,41 +149,29 @@ def train(
     return Run(name, spec, history, None if diverged else model, from_cache=False, options=options)
 
 
-def _training_threads(share_cpu: bool | int, device: torch.device, label: str, checkpoint):
+def _fits(model: nn.Module, weights) -> bool:
+    """Whether ``weights`` load into ``model`` whole (the same tensor names and shapes).
+    Asked before loading: a refused ``load_state_dict`` has copied the tensors that fit."""
+    fresh = model.state_dict()
+    return (
+        isinstance(weights, dict)
+        and weights.keys() == fresh.keys()
+        and all(getattr(weights[k], "shape", None) == v.shape for k, v in fresh.items())
+    )
+
+
+def _training_threads(share_cpu: int | bool, device: torch.device, label: str, checkpoint):
     """The thread count a run trains with (None: as torch has it); see :func:`train`."""
     if share_cpu is False or device.type != "cpu":
         return None
-    if share_cpu is not True and (not isinstance(share_cpu, int) or share_cpu < 1):
-        raise ValueError(
-            f"share_cpu must be True, False or a thread count (1 or more), not {share_cpu!r}."
-        )
-    saved = _checkpoint_threads(checkpoint)
-    if share_cpu is True and saved is None:
-        choice = choose_threads(device)
-        if said := choice.sentence(f"training {label}"):
-            print(said)
-        return choice.threads
-    chosen = torch.get_num_threads() if share_cpu is True else share_cpu
-    if saved is not None and saved != chosen:
+    if isinstance(share_cpu, bool) or not isinstance(share_cpu, int) or share_cpu < 1:
+        raise ValueError(f"share_cpu must be False or a thread count (1 or more), not {share_cpu!r}.")
+    saved = (peek(checkpoint) or {}).get("threads")
+    if isinstance(saved, int) and saved >= 1 and saved != share_cpu:
         print(
             f"{label} resumes with {saved} thread{'s' if saved != 1 else ''}, as its checkpoint "
-            f"was written (not {chosen}): the same sums in the same order, so it ends as the "
+            f"was written (not {share_cpu}): the same sums in the same order, so it ends as the "
             "uninterrupted run would."
         )
         return saved
-    return chosen
-
-
-def _checkpoint_threads(checkpoint: Path | None) -> int | None:
-    """The thread count a run's checkpoint was written with; None without one (or if it
-    cannot be read: :func:`fit` then says so and starts over)."""
-    if checkpoint is None:
-        return None
-    try:  # a dead Drive connection raises OSError even from exists()
-        if not Path(checkpoint).exists():
-            return None
-        state = torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)
-        threads = state.get("threads")
-    except Exception:
-        return None
-    return threads if isinstance(threads, int) and threads >= 1 else None
+    return share_cpu

@@ -7,20 +7,22 @@ ResNet-20, batch 128, ``benchmarks/bench.py --busy`` (README, "Speed"): alone, 2
 thread keeps 191; beside a 1-thread training, 152 vs 256. So a notebook that starts while other
 processes keep cores busy takes the cores left to it, and says so.
 
-A notebook chooses once, when it makes its first plan (:meth:`resnet_utils.course.session.
-Session.plan`): the plan prints the count, times its steps with it, and every run of the
-session trains with it, each restoring the count after it (:func:`using_threads`). Only the
-cores this process may use (its CPU set) are counted: load on the others costs it nothing."""
+A notebook's session chooses once, at its first plan or run (``Session.thread_choice``): the
+plan prints the count, times its steps with it, and every run of the session trains with it
+(``runs.train(share_cpu=count)``, under :func:`~resnet_utils.training.hardware.using_threads`).
+Only the cores this process may use (its CPU set) are counted: load on the others costs it
+nothing. Nothing else in the training path looks at the machine's load."""
 
 from __future__ import annotations
 
 import os
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from resnet_utils.training.hardware import using_threads  # noqa: F401 (course/session.py's import)
 
 PROC_STAT = Path("/proc/stat")
 # below this many cores kept busy by others, the machine counts as free (a browser, Jupyter)
@@ -89,11 +91,6 @@ def usable_cpus() -> list[int] | None:
         return None
 
 
-def usable_cores() -> int:
-    cpus = usable_cpus()
-    return len(cpus) if cpus is not None else os.cpu_count() or 1
-
-
 @dataclass(frozen=True)
 class ThreadChoice:
     """The threads to train with (``threads``), chosen from those torch had (``asked``)
@@ -137,30 +134,6 @@ def choose_threads(
     if others is None:
         return ThreadChoice(threads, threads)
     return ThreadChoice(threads_beside(others, threads, cores), threads, others, cores)
-
-
-@contextmanager
-def using_threads(threads: int | None):
-    """Within it, torch computes with ``threads`` threads (None: as it is); the count it had
-    comes back after, on an error or a Ctrl-C too."""
-    before = torch.get_num_threads()
-    if threads is not None and threads != before:
-        torch.set_num_threads(threads)
-    try:
-        yield before if threads is None else threads
-    finally:
-        torch.set_num_threads(before)
-
-
-@contextmanager
-def sharing_the_cpu(device: torch.device, label: str, *, sample_seconds: float = 0.5):
-    """Within it, train with the cores other processes leave free (CPU only), chosen now,
-    for this run alone (a notebook's session chooses once instead: see the module)."""
-    choice = choose_threads(device, sample_seconds=sample_seconds)
-    if said := choice.sentence(f"training {label}"):
-        print(said)
-    with using_threads(choice.threads) as threads:
-        yield threads
 
 
 def _threads(n: int) -> str:
