@@ -153,10 +153,11 @@ def _parse(name: str) -> tuple[str, str, int]:
 
 def _cifar(depth: int, residual: bool, options: dict) -> CifarNet:
     """A CifarNet, or a VariantNet where a variant option differs from its default."""
-    variant = Variant(**{k: v for k, v in options.items() if k in _VARIANT_OPTIONS})
     net_options = {k: v for k, v in options.items() if k not in _VARIANT_OPTIONS}
-    if variant == Variant():
+    changed = {k: v for k, v in options.items() if k in _VARIANT_OPTIONS and v != _VARIANT_OPTIONS[k]}
+    if not changed:
         return CifarNet(depth, residual, **net_options)  # the plain BasicBlock unless asked
+    variant = Variant(**changed)  # checks ordering, gate and shortcut_dropout's range
     if not residual:
         raise ValueError(
             "block variants apply to residual nets ('resnetN'); a plain net has no shortcut."
