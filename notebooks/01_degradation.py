@@ -67,15 +67,28 @@ from statistics import median
 import matplotlib.pyplot as plt
 import torch
 
-from resnet_utils import build_model, checks, count_parameters, start, weighted_layers
-from resnet_utils.measure.gradients import gradients_at_init, spread, spreads_at_init, stage_shapes
-from resnet_utils.models import blocks_per_stage
-from resnet_utils.report.plots import plot_curves, plot_final, plot_layer_norms
-from resnet_utils.report.verdicts import compare, learned
-from resnet_utils.report.widgets import depth_slider, init_gradient_curves
+from resnet_utils import (
+    blocks_per_stage,
+    build_model,
+    checks,
+    compare,
+    count_parameters,
+    depth_slider,
+    gradients_at_init,
+    init_gradient_curves,
+    learned,
+    plot_curves,
+    plot_final,
+    plot_layer_norms,
+    spread,
+    spreads_at_init,
+    stage_shapes,
+    start,
+    weighted_layers,
+)
 
 session = start("01_degradation", vars())  # checks the parameters above, then loads the data
-depths = sorted(depths)
+depths = list(session.budget.depths)  # the nets to train, shallowest first
 
 # %% [markdown]
 # ## What a layer count means
@@ -133,7 +146,7 @@ prediction = None  # "plain20", "plain56" (the nets of `depths`) or "within nois
 checks.predict(prediction, [f"plain{d}" for d in depths] + ["within noise"])
 
 # %%
-session.plan([f"plain{depth}" for depth in depths], seeds=seeds)  # what, and how long
+session.plan()  # plain nets of `depths`, `seeds` seeds each: what, and how long
 
 # %%
 groups = {depth: session.train(f"plain{depth}", seeds=seeds) for depth in depths}
@@ -463,7 +476,7 @@ if interactive:
 # notebook's definition of degradation, when it has all the data and more epochs?
 
 # %%
-from resnet_utils.course.reference import compare_references, reference_group, show_beside_references
+from resnet_utils import compare_references, reference_group, show_beside_references
 
 show_beside_references({f"plain{d}": g for d, g in groups.items()})
 plt.show()

@@ -61,17 +61,23 @@ from statistics import fmean, stdev
 
 import matplotlib.pyplot as plt
 
-from resnet_utils import build_model, checks, count_parameters, start
-from resnet_utils.measure.gradients import gradient_norms_at_init, spreads_at_init
-from resnet_utils.models import BasicBlock
-from resnet_utils.report.plots import plot_curves, plot_final, plot_layer_norms
-from resnet_utils.report.verdicts import compare
-from resnet_utils.report.widgets import shortcut_toggle
+from resnet_utils import (
+    BasicBlock,
+    build_model,
+    checks,
+    compare,
+    count_parameters,
+    gradient_norms_at_init,
+    plot_curves,
+    plot_final,
+    plot_layer_norms,
+    shortcut_toggle,
+    spreads_at_init,
+    start,
+)
 
 session = start("02_skip_connections", vars())  # checks the parameters above, then loads the data
-if depths is None:
-    depths = [20, 56, 110] if session.profile.name == "full" else [20, 56]
-depths = sorted(depths)
+depths = list(session.budget.depths)  # `depths`, or the profile's (course/budgets.py)
 
 # %% [markdown]
 # ## The block: x + F(x)
@@ -120,7 +126,7 @@ prediction = None  # "plain56" or "resnet56" (the deepest of `depths`), or "with
 checks.predict(prediction, [f"{f}{depths[-1]}" for f in ("plain", "resnet")] + ["within noise"])
 
 # %%
-session.plan([f"{family}{depth}" for depth in depths for family in ("plain", "resnet")], seeds=seeds)
+session.plan()  # plain and residual nets of `depths`, `seeds` seeds each
 
 # %%
 runs = {}
@@ -314,7 +320,7 @@ if interactive:
 # the paper's Table 6? Each verdict below rests on the spread over the reference seeds.
 
 # %%
-from resnet_utils.course.reference import compare_references, show_beside_references
+from resnet_utils import compare_references, show_beside_references
 
 show_beside_references(runs)
 plt.show()

@@ -65,16 +65,26 @@ from statistics import fmean, median
 import matplotlib.pyplot as plt
 import torch
 
-from resnet_utils import build_model, checks, evaluate, start
-from resnet_utils.measure.blocks import calibrate_batchnorm, layer_responses, residual_branch_stats
-from resnet_utils.report.plots import integer_ticks, plot_responses
-from resnet_utils.report.verdicts import compare, learned
+from resnet_utils import (
+    CHANCE,
+    build_model,
+    calibrate_batchnorm,
+    checks,
+    compare,
+    evaluate,
+    integer_ticks,
+    layer_responses,
+    learned,
+    plot_responses,
+    residual_branch_stats,
+    start,
+)
 
 session = start("03_residual_learning", vars())  # checks the parameters above, then loads the data
-names = ["plain56", "resnet20", "resnet56"] + (["resnet110"] if session.profile.name == "full" else [])
+budget = session.budget  # the nets, and the sizes of the measurements (course/budgets.py)
+names = [job.name for job in budget.jobs]
 smoke = session.profile.name == "smoke"  # every study at the least size that runs its code
-measure_images = measure_images or (64 if smoke else 500)
-landscape_images = landscape_images or (64 if smoke else 500)
+measure_images, landscape_images = budget.measure_images, budget.landscape_images
 
 # %% [markdown]
 # Every measurement below is taken on each trained seed **and on the same nets at
@@ -85,7 +95,7 @@ landscape_images = landscape_images or (64 if smoke else 500)
 # its BN layers first get their statistics from 1,000 training images (no weight moves).
 
 # %%
-session.plan(names, seeds=seeds)  # what, and how long
+session.plan()  # the nets of `names`, `seeds` seeds each: what, and how long
 
 # %%
 groups = {}
@@ -228,7 +238,7 @@ for name in branches:
 # kernel.)
 
 # %%
-from resnet_utils.report.widgets import block_picker
+from resnet_utils import block_picker
 
 if interactive and "resnet56" in branches:
     first_seed = groups["resnet56"].finished[0].spec["seed"]
@@ -261,8 +271,7 @@ prediction = None  # "layer1", "layer2" or "layer3"
 checks.predict(prediction, ["layer1", "layer2", "layer3"])
 
 # %%
-from resnet_utils.measure.blocks import deletable_blocks, downsampling_blocks, lesion_study
-from resnet_utils.report.plots import plot_lesions
+from resnet_utils import deletable_blocks, downsampling_blocks, lesion_study, plot_lesions
 
 lesion_nets = [n for n in ("plain56", "resnet56") if n in trained]
 deletable = deletable_blocks(trained[lesion_nets[0]][0])
@@ -282,7 +291,6 @@ plot_lesions({n: lesions[n][0] for n in lesion_nets}, {n: baselines[n][0] for n 
 plt.show()
 
 # %%
-CHANCE = 0.1
 mean_drop, lost_share = {}, {}
 for name in lesion_nets:
     drops = [[base - les[b] for b in deletable] for base, les in zip(baselines[name], lesions[name])]
@@ -379,16 +387,17 @@ checks.lesion_reading(lesion_answer, lesion_verdict)
 # trained weights, and which surface will be rougher?
 
 # %%
-from resnet_utils.measure.landscape import (
+from resnet_utils import (
     classification_loss,
     evaluations,
     landscape_study,
+    plot_slices,
+    plot_surfaces,
     turning_points,
 )
-from resnet_utils.report.plots import plot_slices, plot_surfaces
 
 landscape_nets = {n: trained[n][0] for n in ("plain56", "resnet56") if n in trained}
-points = landscape_points or {"smoke": 3, "quick": 11}.get(session.profile.name, 25)
+points = budget.landscape_points
 x_land, y_land = session.data.sample(landscape_images, seed=seed, split="train")
 loss_on_images = classification_loss(x_land, y_land)
 if landscape_nets:
@@ -528,7 +537,7 @@ if {"plain56", "resnet56"} <= rise.keys():
 # spread of those values over the seeds, not on the layers or blocks of one net.
 
 # %%
-from resnet_utils.course.reference import available, describe_group, load_net, shipped_seeds
+from resnet_utils import available, describe_group, load_net, shipped_seeds
 
 ref_names = [n for n in ("plain56", "resnet20", "resnet56") if n in available() and n in trained]
 if session.profile.dataset != "cifar10":

@@ -55,18 +55,26 @@ storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cach
 cost_batch = None  # batch size for the time and memory measurements; None: 64 (8 for smoke)
 
 # %%
-from dataclasses import replace
-
 import matplotlib.pyplot as plt
 import torchvision
 
-from resnet_utils import build_model, checks, count_parameters, start
-from resnet_utils.measure.counting import multiply_adds, saved_for_backward_bytes, step_seconds
-from resnet_utils.measure.gradients import stage_shapes
-from resnet_utils.models import Bottleneck, ImageNetBasicBlock
-from resnet_utils.report.plots import plot_curves
-from resnet_utils.report.verdicts import compare, learned
-from resnet_utils.report.widgets import resnet_selector, stage_table
+from resnet_utils import (
+    Bottleneck,
+    ImageNetBasicBlock,
+    build_model,
+    checks,
+    compare,
+    count_parameters,
+    learned,
+    multiply_adds,
+    plot_curves,
+    resnet_selector,
+    saved_for_backward_bytes,
+    stage_shapes,
+    stage_table,
+    start,
+    step_seconds,
+)
 
 session = start("04_deep_resnets", vars())  # checks the parameters above, then loads the data
 
@@ -81,30 +89,13 @@ session = start("04_deep_resnets", vars())  # checks the parameters above, then 
 # (He et al. 2015, sec. 4.2, where it is used for the 110-layer net).
 
 # %%
-BUDGETS = {
-    "smoke": {"images": 128, "epochs": 1, "stem_images": 128, "stem_epochs": 1},
-    "quick": None,
-    # at 32x32 the ImageNet stem leaves these nets few pixels: ResNet-50 costs 0.08 G multiply-adds
-    # per image (printed below), less than a CIFAR ResNet-56's 0.13 G; a GPU run, not yet measured
-    "colab": {"images": 10_000, "epochs": 15, "stem_images": 10_000, "stem_epochs": 10},
-    "full": {"images": None, "epochs": 60, "stem_images": None, "stem_epochs": 30},
-}
-budget = BUDGETS[session.profile.name]
-train_here = budget is not None
-
-
-def sized(images, epochs_here):
-    data = session.data if images is None else session.data.subset(images, None, seed=seed)
-    recipe = replace(session.recipe, epochs=epochs or epochs_here or session.recipe.epochs)
-    if recipe.schedule == "step":
-        recipe = replace(recipe, warmup_steps=400, warmup_lr=0.01)
-    return data, recipe
-
-
-cost_batch = cost_batch or (8 if session.profile.name == "smoke" else 64)
+budget = session.budget  # this profile's row of resnet_utils/course/budgets.py
+train_here = bool(budget.trainings)
+cost_batch = budget.cost_batch
 if train_here:
-    depth_data, depth_recipe = sized(budget["images"], budget["epochs"])
-    stem_data, stem_recipe = sized(budget["stem_images"], budget["stem_epochs"])
+    depth_runs, stem_runs = budget.trainings  # their images, epochs and warm-up
+    depth_data, depth_recipe = session.data_for(depth_runs), depth_runs.recipe
+    stem_data, stem_recipe = session.data_for(stem_runs), stem_runs.recipe
     for what, d, r in (("depth runs", depth_data, depth_recipe), ("stem runs", stem_data, stem_recipe)):
         warm = f", lr {r.warmup_lr} for the first {r.warmup_steps} steps" if r.warmup_steps else ""
         print(f"{what}: {d.describe()}, {r.epochs} epochs, {r.schedule} lr {r.lr}{warm}")
@@ -194,7 +185,7 @@ checks.reveal(prediction, measured, f"(ResNet-152 / ResNet-50 step time: {step_r
 # %%
 runs = {}
 if train_here:
-    session.plan([f"resnet{depth}" for depth in (50, 101, 152)], data=depth_data, recipe=depth_recipe)
+    session.plan(depth_runs)
     for depth in (50, 101, 152):
         runs[depth] = session.train(f"resnet{depth}", data=depth_data, recipe=depth_recipe)
         print(runs[depth].describe())
@@ -209,11 +200,11 @@ for depth, run in runs.items():
     status = learned(run)
     state = "" if status.ok else f" (not trained enough to compare: {status.reason})"
     if run.diverged:
-        print(f"ResNet-{depth}: diverged in epoch {run.history['diverged_epoch']}")
+        print(f"ResNet-{depth}: diverged in epoch {run.runs[0].history['diverged_epoch']}")
     else:
         print(
-            f"ResNet-{depth}: training loss {run.final('train_loss'):.3f}, test accuracy "
-            f"{run.final('test_acc'):.1%}{state}"
+            f"ResNet-{depth}: training loss {run.mean('train_loss'):.3f}, test accuracy "
+            f"{run.mean('test_acc'):.1%}{state}"
         )
 for a, b in ((101, 50), (152, 101)):
     if runs:
@@ -322,9 +313,9 @@ if interactive:
 # %%
 summary = {
     "cost": {f"resnet{d}": c for d, c in costs.items()},
-    "final_test_acc": {f"resnet{d}": r.final("test_acc") for d, r in runs.items()},
-    "final_train_loss": {f"resnet{d}": r.final("train_loss") for d, r in runs.items()},
-    "stem_test_acc": {s: r.final("test_acc") for s, r in stems.items()},
+    "final_test_acc": {f"resnet{d}": r.mean("test_acc") for d, r in runs.items()},
+    "final_train_loss": {f"resnet{d}": r.mean("train_loss") for d, r in runs.items()},
+    "stem_test_acc": {s: r.mean("test_acc") for s, r in stems.items()},
 }
 record = session.finish(summary)
 

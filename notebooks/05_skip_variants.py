@@ -59,18 +59,24 @@ storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cach
 # in Colab, "/content/drive/MyDrive/resnet-course" keeps them on Drive across runtimes
 
 # %%
-from dataclasses import replace
 from statistics import fmean, stdev
 
 import matplotlib.pyplot as plt
 import torch
 
-from resnet_utils import build_model, checks, count_parameters, start
-from resnet_utils.measure.blocks import calibrate_batchnorm, gate_openings
-from resnet_utils.report.plots import plot_curves, plot_final
-from resnet_utils.report.tables import verdict_table
-from resnet_utils.report.verdicts import compare
-from resnet_utils.report.widgets import compare_runs
+from resnet_utils import (
+    build_model,
+    calibrate_batchnorm,
+    checks,
+    compare,
+    compare_runs,
+    count_parameters,
+    gate_openings,
+    plot_curves,
+    plot_final,
+    start,
+    verdict_table,
+)
 
 session = start("05_skip_variants", vars())  # checks the parameters above, then loads the data
 
@@ -85,20 +91,9 @@ session = start("05_skip_variants", vars())  # checks the parameters above, then
 # printed before the training estimates the time on your machine, whatever the profile. Under smoke, ResNet-8: the same cells and code paths.
 
 # %%
-BUDGETS = {
-    "smoke": (8, None, None),
-    "quick": (20, 2_000, 64),
-    "colab": (20, 10_000, None),
-    "full": (110, None, None),
-}
-default_depth, images, batch_size = BUDGETS[session.profile.name]
-depth = depth or default_depth
-data = session.data if images is None else session.data.subset(images, None, seed=seed)
-recipe = replace(
-    session.recipe,
-    epochs=epochs or session.recipe.epochs,
-    batch_size=batch_size or session.recipe.batch_size,
-)
+(variants,) = session.budget.trainings  # this profile's row of resnet_utils/course/budgets.py
+depth = session.budget.depth
+data, recipe = session.data_for(variants), variants.recipe
 steps = len(data.train_y) // recipe.batch_size * recipe.epochs  # the last partial batch is dropped
 print(
     f"ResNet-{depth}, {data.describe()}, {recipe.epochs} epochs in batches of {recipe.batch_size} "
@@ -122,38 +117,29 @@ print(
 
 # %%
 VARIANTS = {
-    # name: (family, options, published ResNet-110 error, published ResNet-164 error)
-    "original": ("shortcut", {}, "6.61", "5.93"),
-    "constant scaling 0.5, both paths": (
-        "shortcut",
-        {"scale_shortcut": 0.5, "scale_branch": 0.5},
-        "12.35",
-        None,
-    ),
-    "exclusive gating, b_g = -6": ("shortcut", {"gate": "exclusive", "gate_bias": -6.0}, "8.70", None),
-    "exclusive gating, b_g = 0": ("shortcut", {"gate": "exclusive", "gate_bias": 0.0}, "fail", None),
-    "shortcut-only gating, b_g = 0": ("shortcut", {"gate": "shortcut", "gate_bias": 0.0}, "12.86", None),
-    "shortcut-only gating, b_g = -6": (
-        "shortcut",
-        {"gate": "shortcut", "gate_bias": -6.0},
-        "6.91",
-        None,
-    ),
-    "1x1 conv shortcut": ("shortcut", {"shortcut": "conv"}, "12.22", None),
-    "dropout shortcut, 0.5": ("shortcut", {"shortcut_dropout": 0.5}, "fail", None),
-    "BN after addition": ("ordering", {"ordering": "bn_after_add"}, "8.17", "6.50"),
-    "ReLU before addition": ("ordering", {"ordering": "relu_before_add"}, "7.84", "6.14"),
-    "ReLU-only pre-activation": ("ordering", {"ordering": "relu_preact"}, "6.71", "5.91"),
-    "full pre-activation": ("ordering", {"ordering": "preact"}, "6.37", "5.46"),
-    "zero-initialised last BN (not in the paper)": ("ordering", {"zero_init": True}, None, None),
+    # name: (family, published ResNet-110 error, published ResNet-164 error); the options that
+    # build each one are in resnet_utils/course/budgets.py (SKIP_VARIANTS)
+    "original": ("shortcut", "6.61", "5.93"),
+    "constant scaling 0.5, both paths": ("shortcut", "12.35", None),
+    "exclusive gating, b_g = -6": ("shortcut", "8.70", None),
+    "exclusive gating, b_g = 0": ("shortcut", "fail", None),
+    "shortcut-only gating, b_g = 0": ("shortcut", "12.86", None),
+    "shortcut-only gating, b_g = -6": ("shortcut", "6.91", None),
+    "1x1 conv shortcut": ("shortcut", "12.22", None),
+    "dropout shortcut, 0.5": ("shortcut", "fail", None),
+    "BN after addition": ("ordering", "8.17", "6.50"),
+    "ReLU before addition": ("ordering", "7.84", "6.14"),
+    "ReLU-only pre-activation": ("ordering", "6.71", "5.91"),
+    "full pre-activation": ("ordering", "6.37", "5.46"),
+    "zero-initialised last BN (not in the paper)": ("ordering", None, None),
 }
 
 # %%
 # NBVAL_CHECK_OUTPUT
 print(f"{'variant':<45} {'options':<48} {'parameters':>10}")
-for name, (_, options, _, _) in VARIANTS.items():
-    text = ", ".join(f"{k}={v}" for k, v in options.items()) or "-"
-    print(f"{name:<45} {text:<48} {count_parameters(build_model('resnet20', **options)):>10,}")
+for job in variants.jobs:
+    text = ", ".join(f"{k}={v}" for k, v in job.options.items()) or "-"
+    print(f"{job.title:<45} {text:<48} {count_parameters(build_model('resnet20', **job.options)):>10,}")
 
 # %% [markdown]
 # ## Training every variant
@@ -172,20 +158,15 @@ prediction = None  # "higher", "lower" or "within noise"
 checks.predict(prediction, ["higher", "lower", "within noise"])
 
 # %%
-session.plan(
-    [(f"resnet{depth}", options, name) for name, (_, options, _, _) in VARIANTS.items()],
-    seeds=seeds,
-    data=data,
-    recipe=recipe,
-)
+session.plan(variants)  # every variant, `seeds` seeds each
 
 # %%
 runs = {}
-for name, (_, options, _, _) in VARIANTS.items():
-    runs[name] = session.train(
-        f"resnet{depth}", data=data, recipe=recipe, seeds=seeds, title=name, **options
+for job in variants.jobs:
+    runs[job.title] = session.train(
+        job.name, data=data, recipe=recipe, seeds=seeds, title=job.title, **job.options
     )
-    print(runs[name].describe())
+    print(runs[job.title].describe())
 
 # %%
 n_test = len(data.test_y)
@@ -196,7 +177,7 @@ print(
 print(f"{'':<45} {f'(ResNet-{depth}, mean':>17} {'':>15} {'(published)':>11} {'(published)':>11}")
 print(f"{'':<45} {f'± std, {seeds} seeds)':>17}")
 for name, group in runs.items():
-    _, _, p110, p164 = VARIANTS[name]
+    _, p110, p164 = VARIANTS[name]
     if group.diverged:
         ours, loss = "diverged", "-"
     else:
@@ -273,7 +254,7 @@ if "original" in failing:
         "164 epochs on 50,000 images, and it cannot sort our short runs. The verdicts against "
         "the original above are the comparison this budget can make."
     )
-published_fail = [n for n, v in VARIANTS.items() if v[2] == "fail"]
+published_fail = [n for n, v in VARIANTS.items() if v[1] == "fail"]
 for name in published_fail:
     verdict = compare(runs[name], base, "test_acc", test_size=n_test)
     here = verdict.say(

@@ -1,37 +1,139 @@
-"""resnet_utils: the small package behind the ResNet course notebooks."""
+"""resnet_utils: the small package behind the ResNet course notebooks.
+
+The names here are what the notebooks (and ``benchmarks/``) use; each is defined in its own
+module, where the tests import it from.
+"""
 
 __version__ = "0.2.0"
 
-from resnet_utils.course.session import Session, start  # noqa: E402
-from resnet_utils.measure.gradients import gradient_norms, gradient_norms_at_init, spread  # noqa: E402
-from resnet_utils.models import build_model, count_parameters, weighted_layers  # noqa: E402
-from resnet_utils.training.cache import RunCache, run_key  # noqa: E402
+# ruff: noqa: E402 (the version first: course/provenance.py reads it from here)
+from resnet_utils import checks
+from resnet_utils.course.reference import (
+    available,
+    compare_references,
+    describe_group,
+    load_net,
+    reference_group,
+    shipped_seeds,
+    show_beside_references,
+)
+from resnet_utils.course.session import start
+from resnet_utils.measure.blocks import (
+    calibrate_batchnorm,
+    deletable_blocks,
+    downsampling_blocks,
+    gate_openings,
+    layer_responses,
+    lesion_study,
+    residual_branch_stats,
+)
+from resnet_utils.measure.counting import multiply_adds, saved_for_backward_bytes, step_seconds
+from resnet_utils.measure.gradients import (
+    gradient_norms_at_init,
+    gradients_at_init,
+    init_gradient_curves,
+    spread,
+    spreads_at_init,
+    stage_shapes,
+)
+from resnet_utils.measure.landscape import (
+    classification_loss,
+    evaluations,
+    landscape_study,
+    turning_points,
+)
+from resnet_utils.models import (
+    BasicBlock,
+    Bottleneck,
+    ImageNetBasicBlock,
+    blocks_per_stage,
+    build_model,
+    count_parameters,
+    weighted_layers,
+)
+from resnet_utils.report.plots import (
+    integer_ticks,
+    plot_curves,
+    plot_final,
+    plot_layer_norms,
+    plot_lesions,
+    plot_responses,
+    plot_slices,
+    plot_surfaces,
+)
+from resnet_utils.report.tables import stage_table, verdict_table
+from resnet_utils.report.verdicts import CHANCE, compare, learned
+from resnet_utils.report.widgets import (
+    block_picker,
+    compare_runs,
+    depth_slider,
+    resnet_selector,
+    shortcut_toggle,
+)
 from resnet_utils.training.cifar10 import load_cifar10
-from resnet_utils.training.data import ImageData, stratified_indices, synthetic  # noqa: E402
-from resnet_utils.training.loop import evaluate, fit  # noqa: E402
-from resnet_utils.training.profiles import Profile, Recipe, get_profile  # noqa: E402
-from resnet_utils.training.runs import Run, train  # noqa: E402
+from resnet_utils.training.data import synthetic
+from resnet_utils.training.loop import evaluate, fit
+from resnet_utils.training.profiles import Recipe, get_profile
 
 __all__ = [
-    "ImageData",
-    "Profile",
+    "CHANCE",
+    "BasicBlock",
+    "Bottleneck",
+    "ImageNetBasicBlock",
     "Recipe",
-    "Run",
-    "RunCache",
-    "Session",
+    "available",
+    "block_picker",
+    "blocks_per_stage",
     "build_model",
+    "calibrate_batchnorm",
+    "checks",
+    "classification_loss",
+    "compare",
+    "compare_references",
+    "compare_runs",
     "count_parameters",
+    "deletable_blocks",
+    "depth_slider",
+    "describe_group",
+    "downsampling_blocks",
     "evaluate",
+    "evaluations",
     "fit",
+    "gate_openings",
     "get_profile",
-    "gradient_norms",
     "gradient_norms_at_init",
+    "gradients_at_init",
+    "init_gradient_curves",
+    "integer_ticks",
+    "landscape_study",
+    "layer_responses",
+    "learned",
+    "lesion_study",
     "load_cifar10",
-    "run_key",
+    "load_net",
+    "multiply_adds",
+    "plot_curves",
+    "plot_final",
+    "plot_layer_norms",
+    "plot_lesions",
+    "plot_responses",
+    "plot_slices",
+    "plot_surfaces",
+    "reference_group",
+    "residual_branch_stats",
+    "resnet_selector",
+    "saved_for_backward_bytes",
+    "shipped_seeds",
+    "shortcut_toggle",
+    "show_beside_references",
     "spread",
+    "spreads_at_init",
+    "stage_shapes",
+    "stage_table",
     "start",
-    "stratified_indices",
+    "step_seconds",
     "synthetic",
-    "train",
+    "turning_points",
+    "verdict_table",
     "weighted_layers",
 ]

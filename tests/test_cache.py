@@ -3,8 +3,10 @@ import json
 import pytest
 import torch
 
-from resnet_utils import Recipe, RunCache, run_key, synthetic, train
+from resnet_utils import Recipe, synthetic
 from resnet_utils.storage.atomic import save_json, write_atomically
+from resnet_utils.training.cache import RunCache, run_key
+from resnet_utils.training.runs import train
 
 DATA = synthetic(128, 64, seed=0)
 RECIPE = Recipe(epochs=1, batch_size=64)

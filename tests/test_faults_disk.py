@@ -7,8 +7,10 @@ import pytest
 import torch
 from fakes import interrupt_in_epoch
 
-from resnet_utils import Recipe, RunCache, synthetic, train
+from resnet_utils import Recipe, synthetic
 from resnet_utils.storage.atomic import write_problem
+from resnet_utils.training.cache import RunCache
+from resnet_utils.training.runs import train
 
 DATA = synthetic(128, 64, seed=0)
 RECIPE = Recipe(epochs=2, batch_size=64)

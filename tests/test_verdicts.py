@@ -102,15 +102,6 @@ def test_a_single_run_against_seeds_is_given_their_spread_too():
     assert v.word == "within noise"
 
 
-def test_a_single_seed_can_borrow_the_spread_of_a_group():
-    lender_a = group([(0.80, 0.6), (0.82, 0.6), (0.84, 0.6)])
-    lender_b = group([(1.20, 0.5), (1.22, 0.5), (1.24, 0.5)])
-    v = compare(fake_run(0.7, 0.6), fake_run(1.1, 0.5), "train_loss", spread_from=(lender_a, lender_b))
-    assert v.word == "lower"
-    assert v.margin == pytest.approx(t975(4) * math.sqrt(0.02**2 + 0.02**2))
-    assert "measured at another budget" in v.basis
-
-
 def test_nets_near_ln10_or_chance_are_never_ranked():
     # notebook 4's case: ResNet-50 at 2.104 / 31.1%, its imagenet-stem run at 2.971 / 16.2%
     stuck = fake_run(2.104, 0.311, name="resnet50")

@@ -21,6 +21,18 @@ NOTEBOOKS = (
     "05_skip_variants",
 )
 
+# The notebooks' parameters that override the table (None keeps the table's value).
+BUDGET_PARAMETERS = (
+    "seeds",
+    "epochs",
+    "depths",
+    "depth",
+    "measure_images",
+    "landscape_images",
+    "landscape_points",
+    "cost_batch",
+)
+
 # Notebook 5's thirteen variants (He et al. 2016, Tables 1 and 2) and the options that build
 # each one as a ResNet (the notebook sets the published errors beside them).
 SKIP_VARIANTS = {
@@ -138,8 +150,12 @@ class Training:
 
     @property
     def nets(self) -> list:
-        """The jobs as :meth:`Session.plan` takes them: names, or (name, options, title)."""
-        return [(j.name, j.options, j.title) if j.title else j.name for j in self.jobs]
+        """The jobs as :meth:`Session.plan` takes them: names, (name, options) or (name,
+        options, title)."""
+        return [
+            (j.name, j.options, j.title) if j.title else (j.name, j.options) if j.options else j.name
+            for j in self.jobs
+        ]
 
 
 @dataclass(frozen=True)
@@ -211,7 +227,7 @@ def budget(
         nets = [(f"plain{d}", {}, "") for d in chosen]
         return Budget(notebook, profile, (training(nets),), depths=chosen)
     if notebook == "02_skip_connections":
-        chosen = tuple(depths or row["depths"])
+        chosen = tuple(sorted(depths or row["depths"]))
         nets = [(f"{family}{d}", {}, "") for d in chosen for family in ("plain", "resnet")]
         return Budget(notebook, profile, (training(nets),), depths=chosen)
     if notebook == "03_residual_learning":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from resnet_utils.course.budgets import BUDGET_PARAMETERS, Budget, Training, budget
 from resnet_utils.course.guidance import device_advice, long_plan_advice
 from resnet_utils.course.params import check_in_place, summary_folder
 from resnet_utils.course.provenance import versions
@@ -48,10 +50,29 @@ class Session:
     # the CPU threads every run trains with, chosen once (at the first plan or run): None
     # until then, and on a GPU or under smoke, whose runs keep torch's count
     thread_choice: ThreadChoice | None = None
+    # the notebook's parameters that size its budget (seeds, depths, epochs, ...): None or
+    # absent keeps the budget table's value
+    parameters: dict = field(default_factory=dict)
+    subsets: dict[int, ImageData] = field(default_factory=dict, repr=False)
 
     @property
     def recipe(self):
         return self.profile.recipe
+
+    @functools.cached_property
+    def budget(self) -> Budget:
+        """What this notebook trains under this profile, and its measurement sizes: its row
+        of :mod:`resnet_utils.course.budgets`, with the notebook's parameters applied."""
+        return budget(self.notebook, self.profile, **self.parameters)
+
+    def data_for(self, training: Training) -> ImageData:
+        """The training images of ``training``: this session's, or the class-balanced subset
+        of them that its budget names (drawn once, with the session's seed)."""
+        if training.images is None:
+            return self.data
+        if training.images not in self.subsets:
+            self.subsets[training.images] = self.data.subset(training.images, None, seed=self.seed)
+        return self.subsets[training.images]
 
     def train(
         self,
@@ -59,24 +80,25 @@ class Session:
         *,
         data: ImageData | None = None,
         recipe=None,
-        seeds: int | None = None,
+        seeds: int = 1,
         title: str | None = None,
         **options,
-    ) -> Run | RunGroup:
+    ) -> RunGroup:
         """Train (or load from the cache) a named net with this notebook's recipe and data,
         or with the ``data`` and ``recipe`` given (a notebook that needs a smaller budget).
 
         ``seeds=k`` repeats the run with seeds ``seed, seed + 1, ..., seed + k - 1`` (init and
-        batch order change; the data subset stays) and returns a :class:`RunGroup`, whose
-        spread is what :func:`resnet_utils.report.verdicts.compare` measures noise with.
+        batch order change; the data subset stays). The :class:`RunGroup` returned (one seed:
+        a group of one) has the spread :func:`resnet_utils.report.verdicts.compare` measures
+        noise with.
         """
-        if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
+        if isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1:
             raise ValueError(f"seeds must be a whole number of runs, 1 or more, not {seeds!r}.")
         members = []
         threads, newly = self._threads()
         if newly and (said := self.thread_choice.sentence()):
             print(said)
-        for offset in range(seeds or 1):
+        for offset in range(seeds):
             run = train(
                 name,
                 self.data if data is None else data,
@@ -91,14 +113,21 @@ class Session:
             key = run.label if offset == 0 else f"{run.label}, seed {self.seed + offset}"
             self.runs[key] = run
             members.append(run)
-        return members[0] if seeds is None else RunGroup(members, title)
+        return RunGroup(members, title)
 
-    def plan(self, nets, *, seeds: int = 1, data: ImageData | None = None, recipe=None) -> None:
+    def plan(self, nets=None, *, seeds: int = 1, data: ImageData | None = None, recipe=None) -> None:
         """Print what training ``nets`` with ``seeds`` seeds each will do: the runs that come
         from the cache, those left to train, and an estimate of their time on this machine
         from a few timed steps. ``nets``: names, or ``(name, options)`` or ``(name, options,
-        title)`` tuples, as later given to :meth:`train`. Returns None, so that a notebook
-        cell shows the plan only (:func:`resnet_utils.training.plan.make_plan` gives the object)."""
+        title)`` tuples, as later given to :meth:`train`; or a :class:`Training` of the
+        budget, with its seeds, data and recipe; None: the budget's (first) training. Returns
+        None, so that a notebook cell shows the plan only
+        (:func:`resnet_utils.training.plan.make_plan` gives the object)."""
+        if nets is None:
+            nets = self.budget.trainings[0]
+        if isinstance(nets, Training):
+            seeds, data, recipe = nets.jobs[0].seeds, self.data_for(nets), nets.recipe
+            nets = nets.nets
         data = self.data if data is None else data
         recipe = self.recipe if recipe is None else recipe
         threads, _ = self._threads()
@@ -239,7 +268,9 @@ def start(
     if parameters is not None:
         check_in_place(parameters)
         own = {name: parameters[name] for name in SESSION_PARAMETERS if name in parameters}
-        return start(notebook, device=device, **own)
+        session = start(notebook, device=device, **own)
+        session.parameters = {k: parameters[k] for k in BUDGET_PARAMETERS if k in parameters}
+        return session
     chosen = get_profile(profile).with_epochs(epochs)
     summary_dir = summary_folder("summary_dir", summary_dir)  # before any data or training
     device = pick_device(device)

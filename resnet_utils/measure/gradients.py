@@ -1,4 +1,4 @@
-"""Measurements on nets: gradient norms per layer."""
+"""Measurements on nets: gradient norms per layer, trained or at initialisation."""
 
 from __future__ import annotations
 
@@ -68,6 +68,23 @@ def gradients_at_init(
     if dtype is not None:
         model, images = model.to(dtype), images.to(dtype)
     return layer_gradients(model, images, labels)
+
+
+# The three ways notebook 1 starts a plain net: what BatchNorm and the init each do to the
+# gradients at initialisation.
+INIT_CONDITIONS = {
+    "BatchNorm": {"batchnorm": True},
+    "no BN, Kaiming init": {"batchnorm": False, "init": "kaiming"},
+    "no BN, PyTorch default init": {"batchnorm": False, "init": "pytorch"},
+}
+
+
+def init_gradient_curves(name: str, images: torch.Tensor, labels: torch.Tensor, seed: int = 0):
+    """Per-layer gradient norms at initialisation under each of :data:`INIT_CONDITIONS`."""
+    return {
+        label: gradient_norms_at_init(name, images, labels, seed=seed, **options)
+        for label, options in INIT_CONDITIONS.items()
+    }
 
 
 def spreads_at_init(

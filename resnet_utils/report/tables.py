@@ -1,8 +1,12 @@
-"""Many verdicts against one baseline, as one table: a dozen verdict sentences in a row read
-as a wall, while a table lets the eye run down the column that matters."""
+"""Tables printed as text: many verdicts against one baseline (a dozen verdict sentences in a
+row read as a wall, while a table lets the eye run down the column that matters), and the
+stage layout of an ImageNet-family ResNet."""
 
 from __future__ import annotations
 
+from resnet_utils.measure.counting import multiply_adds, parameters_per_stage
+from resnet_utils.models import build_model, count_parameters
+from resnet_utils.models.imagenet import STAGE_BLOCKS, STAGE_WIDTHS
 from resnet_utils.report.verdicts import PERCENT, Verdict, compare
 
 
@@ -57,3 +61,19 @@ def verdict_table(
         "differed from the baseline."
     )
     return "\n".join(lines), verdicts
+
+
+def stage_table(depth: int, input_sizes=((3, 224, 224), (3, 32, 32))) -> str:
+    """The stage layout of an ImageNet-family ResNet with its parameters and multiply-adds."""
+    kind, counts = STAGE_BLOCKS[depth]
+    model = build_model(f"resnet{depth}")
+    per_stage = parameters_per_stage(model)
+    lines = [f"ResNet-{depth}: {kind} blocks, {list(counts)} per stage"]
+    for index, (width, count) in enumerate(zip(STAGE_WIDTHS, counts), start=1):
+        shape = f"{width}-d" if kind == "basic" else f"{width * 4}-d ({width} inside)"
+        params = per_stage[f"layer{index}"]
+        lines.append(f"  layer{index}: {count:>2} x {kind:<10} {shape:<18} {params:>11,} params")
+    lines.append(f"  parameters: {count_parameters(model):,} (10 classes)")
+    for size in input_sizes:
+        lines.append(f"  multiply-adds at {size[1]}x{size[2]}: {multiply_adds(model, size) / 1e9:.3f} G")
+    return "\n".join(lines)

@@ -13,6 +13,9 @@ import math
 from dataclasses import dataclass
 from statistics import fmean, stdev
 
+from resnet_utils.training.groups import RunGroup
+from resnet_utils.training.runs import Run
+
 LN10 = math.log(10)  # the cross-entropy of a uniform guess over CIFAR-10's ten classes
 CHANCE = 0.1
 NOT_LEARNED_LOSS = 0.9 * LN10  # a final training loss above this has barely left the start
@@ -34,19 +37,25 @@ def t975(dof: float) -> float:
     return _T975[int(dof) - 1] if dof <= len(_T975) else 1.96
 
 
+def as_group(side):
+    """A RunGroup as it is; a single Run as a group of one (what a session's training gives);
+    a number or a list of per-seed values as they are."""
+    return RunGroup([side]) if isinstance(side, Run) else side
+
+
 def values_of(side, metric: str) -> list[float]:
-    """The final ``metric`` of each finished run of a Run, a RunGroup or a list of numbers."""
-    if hasattr(side, "finals"):
+    """The final ``metric`` of each finished seed of a RunGroup (or Run), or the numbers given."""
+    side = as_group(side)
+    if isinstance(side, RunGroup):
         return side.finals(metric)
-    if hasattr(side, "history"):
-        return [] if side.diverged else [side.final(metric)]
     if isinstance(side, (int, float)):
         return [float(side)]
     return [float(v) for v in side]
 
 
 def name_of(side, default: str) -> str:
-    return getattr(side, "label", None) or default
+    side = as_group(side)
+    return side.label if isinstance(side, RunGroup) else default
 
 
 @dataclass(frozen=True)
@@ -57,10 +66,11 @@ class Learned:
 
 def learned(side) -> Learned:
     """Has this net learned enough to be compared? Checked on its mean final values."""
-    if hasattr(side, "runs") and side.runs and all(r.diverged for r in side.runs):
-        return Learned(False, "every seed diverged")
-    if hasattr(side, "history") and side.diverged:
-        return Learned(False, f"diverged in epoch {side.history.get('diverged_epoch')}")
+    side = as_group(side)
+    if isinstance(side, RunGroup) and side.diverged:
+        if len(side.runs) > 1:
+            return Learned(False, "every seed diverged")
+        return Learned(False, f"diverged in epoch {side.runs[0].history.get('diverged_epoch')}")
     losses = values_of(side, "train_loss")
     if not losses:
         return Learned(False, "no finished run")
@@ -166,17 +176,15 @@ def compare(
     a_name: str = "a",
     b_name: str = "b",
     check_learned: bool = True,
-    spread_from=None,
     samples: str = "seeds",
 ) -> Verdict:
     """Is ``a``'s final ``metric`` higher or lower than ``b``'s, or within noise?
 
-    ``a`` and ``b`` are Runs, RunGroups or lists of per-seed values. The margin is
-    ``t * sqrt(s_a^2/n_a + s_b^2/n_b + binomial terms)``: the seed spread needs two
-    seeds or more on a side; ``test_size`` adds each side's binomial variance ``p(1-p)/N``
-    for an accuracy or error measured on N test images. ``spread_from=(ga, gb)`` lends a
-    single-seed side the spread of a group measured elsewhere, and the basis says so;
-    ``samples`` names what the repeated values are ("seeds", or "directions").
+    ``a`` and ``b`` are RunGroups (a Run counts as a group of one) or lists of per-seed
+    values. The margin is ``t * sqrt(s_a^2/n_a + s_b^2/n_b + binomial terms)``: the seed
+    spread needs two seeds or more on a side; ``test_size`` adds each side's binomial
+    variance ``p(1-p)/N`` for an accuracy or error measured on N test images. ``samples``
+    names what the repeated values are ("seeds", or "directions").
     """
     a_name, b_name = name_of(a, a_name), name_of(b, b_name)
     if check_learned:
@@ -190,18 +198,15 @@ def compare(
         reason = "a side has no finished run"
         return Verdict("not compared", metric, a_name, b_name, None, None, None, "", reason)
     ma, mb = fmean(va), fmean(vb)
-    seed_var, dof_terms, parts, borrowed = 0.0, [], [], []
-    lenders = spread_from or (None, None)
-    assumed = spread_from is None and min(len(va), len(vb)) < 2 <= max(len(va), len(vb))
+    seed_var, dof_terms, parts = 0.0, [], []
+    lenders = (None, None)
+    assumed = min(len(va), len(vb)) < 2 <= max(len(va), len(vb))
     if assumed:
         # One run is not free of noise: it varies from seed to seed too, and the best guess of
         # how much is the spread measured on the side that has several: it lends it.
         lenders = (vb, None) if len(va) < 2 else (None, va)
     for values, lender in zip((va, vb), lenders):
-        spread_values = values
-        if len(values) < 2 and lender is not None:
-            spread_values = values_of(lender, metric)
-            borrowed.append(len(spread_values))
+        spread_values = lender if len(values) < 2 and lender is not None else values
         if len(spread_values) >= 2:
             term = stdev(spread_values) ** 2 / len(values)
             seed_var += term
@@ -211,15 +216,8 @@ def compare(
         parts.append(
             f"spread over {max(n_seeds)} {samples} on one side, assumed for the one-run side too"
         )
-    elif borrowed:
-        parts.append(
-            f"{' and '.join(map(str, n_seeds))} seed(s) per side, with the seed spread of "
-            f"{max(borrowed)} {samples} measured at another budget"
-        )
     elif len(dof_terms) == 2:
         parts.append(f"spread over {' and '.join(map(str, n_seeds))} {samples}")
-    elif dof_terms:
-        parts.append(f"spread over {max(n_seeds)} {samples} on one side only")
     else:
         parts.append("one seed per side, so no seed spread")
     binom_var = 0.0

@@ -6,16 +6,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 
-from resnet_utils.measure.gradients import gradient_norms_at_init, spread
+from resnet_utils.measure.gradients import gradient_norms_at_init, init_gradient_curves, spread
 from resnet_utils.models import build_model, count_parameters
 from resnet_utils.report.plots import integer_ticks, plot_layer_norms
-
-INIT_CONDITIONS = {
-    "BatchNorm": {"batchnorm": True},
-    "no BN, Kaiming init": {"batchnorm": False, "init": "kaiming"},
-    "no BN, PyTorch default init": {"batchnorm": False, "init": "pytorch"},
-}
-
+from resnet_utils.report.tables import stage_table
 
 PIXELS_PER_STOP = 36  # a stop this wide can be hit with a mouse or a finger
 LABEL_WIDTH = "120px"  # room for "plain-net depth" before the slider
@@ -37,14 +31,6 @@ def depth_control(depths, *, value=None, description: str = "depth"):
         layout=widgets.Layout(width=f"{width}px"),
         style={"description_width": LABEL_WIDTH},
     )
-
-
-def init_gradient_curves(name: str, images: torch.Tensor, labels: torch.Tensor, seed: int = 0):
-    """Per-layer gradient norms at initialisation for each of the three conditions."""
-    return {
-        label: gradient_norms_at_init(name, images, labels, seed=seed, **options)
-        for label, options in INIT_CONDITIONS.items()
-    }
 
 
 def depth_slider(images: torch.Tensor, labels: torch.Tensor, depths=range(20, 111, 6), seed: int = 0):
@@ -113,25 +99,6 @@ def block_picker(stats, *, net: str):
         style={"description_width": "initial"},
     )
     return widgets.interact(show, block=picker)
-
-
-def stage_table(depth: int, input_sizes=((3, 224, 224), (3, 32, 32))) -> str:
-    """The stage layout of an ImageNet-family ResNet with its parameters and multiply-adds."""
-    from resnet_utils.measure.counting import multiply_adds, parameters_per_stage
-    from resnet_utils.models.imagenet import STAGE_BLOCKS, STAGE_WIDTHS
-
-    kind, counts = STAGE_BLOCKS[depth]
-    model = build_model(f"resnet{depth}")
-    per_stage = parameters_per_stage(model)
-    lines = [f"ResNet-{depth}: {kind} blocks, {list(counts)} per stage"]
-    for index, (width, count) in enumerate(zip(STAGE_WIDTHS, counts), start=1):
-        shape = f"{width}-d" if kind == "basic" else f"{width * 4}-d ({width} inside)"
-        params = per_stage[f"layer{index}"]
-        lines.append(f"  layer{index}: {count:>2} x {kind:<10} {shape:<18} {params:>11,} params")
-    lines.append(f"  parameters: {count_parameters(model):,} (10 classes)")
-    for size in input_sizes:
-        lines.append(f"  multiply-adds at {size[1]}x{size[2]}: {multiply_adds(model, size) / 1e9:.3f} G")
-    return "\n".join(lines)
 
 
 def resnet_selector(depths=(18, 34, 50, 101, 152)):

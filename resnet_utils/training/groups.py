@@ -11,7 +11,8 @@ from resnet_utils.training.runs import Run
 
 @dataclass
 class RunGroup:
-    """Runs of one net and recipe that differ only in their seed (init and batch order)."""
+    """Runs of one net and recipe that differ only in their seed (init and batch order).
+    What a notebook's session trains is always a group: one seed is a group of one."""
 
     runs: list[Run]
     title: str | None = None
@@ -38,10 +39,6 @@ class RunGroup:
             return self.title
         return self.runs[0].label
 
-    @label.setter
-    def label(self, value: str) -> None:
-        self.title = value
-
     @property
     def finished(self) -> list[Run]:
         return [run for run in self.runs if not run.diverged]
@@ -55,15 +52,6 @@ class RunGroup:
     def diverged_seeds(self) -> list[int]:
         return [run.spec["seed"] for run in self.runs if run.diverged]
 
-    @property
-    def model(self):
-        """The first finished seed's trained net (for measurements that need one net)."""
-        return self.finished[0].model if self.finished else None
-
-    @property
-    def from_cache(self) -> bool:
-        return all(run.from_cache for run in self.runs)
-
     def finals(self, metric: str) -> list[float]:
         """The final value of ``metric`` of every seed that did not diverge."""
         return [v for run in self.finished if (v := run.final(metric)) is not None]
@@ -76,10 +64,6 @@ class RunGroup:
         """Sample standard deviation across seeds (0 with a single seed)."""
         values = self.finals(metric)
         return stdev(values) if len(values) >= 2 else 0.0
-
-    def final(self, metric: str) -> float:
-        """The mean over seeds: a group reads like one run in tables."""
-        return self.mean(metric)
 
     def training_seconds(self) -> float:
         return sum(sum(run.history["seconds"]) for run in self.runs)
