@@ -132,9 +132,10 @@ execute: $(STAMP) sync
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
-# The GPU path in one call inside a hard budget: CUDA tests, a smoke notebook, resume, the
-# bench, Colab timings, reference nets (README, "GPU check"). On a CPU: GPU_CHECK_ARGS="--device
-# cpu --smoke". On the device machine, without make or network: python3 tools/gpu_check.py.
+# The GPU path in one call inside a hard budget: pytest --device, a smoke notebook, the bench,
+# Colab timings, reference nets by tools/train_references.py (README, "GPU check"). On a CPU:
+# GPU_CHECK_ARGS="--device cpu --smoke". On the device machine, without make or network:
+# python3 tools/gpu_check.py.
 gpu-check: $(STAMP)
 	$(BIN)/python tools/gpu_check.py $(GPU_CHECK_ARGS)
 

@@ -1,5 +1,6 @@
 """tools/gpu_check.py, the one call a GPU machine gets: what it plans to fit in its budget,
-which stages it accepts, and what it reads from the notebooks. Nothing here needs a GPU."""
+which stages it accepts, what it reads from the budget table, and what it brings back.
+Nothing here needs a GPU."""
 
 import sys
 import tarfile
@@ -9,12 +10,18 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 import gpu_check  # noqa: E402
-from gpu_check import Budget, colab_workload, makespan, notebook_totals, parse_stages  # noqa: E402
-from gpu_check import plan_references as plan  # noqa: E402
+from gpu_check import (  # noqa: E402
+    Budget,
+    colab_workload,
+    job_config,
+    notebook_totals,
+    parse_stages,
+    reference_calls,
+    reference_epochs,
+)
 
 OVERHEAD = gpu_check.JOB_OVERHEAD_S
 EPOCH_S = {"a": 1.0, "b": 2.0}
-JOBS = [("a", 0), ("b", 0)]
 
 
 def test_stages_keep_their_order_and_an_unknown_one_is_refused():
@@ -33,58 +40,22 @@ def test_the_budget_starts_nothing_that_would_end_past_it():
     assert budget.allows(30) and not budget.allows(30.5)
 
 
-def test_jobs_go_to_the_first_free_process():
-    assert makespan([3, 3, 3], 2) == 6
-    assert makespan([5, 1, 1, 1], 2) == 5
-    assert makespan([2, 2], 1) == 4
-
-
-def test_the_papers_recipe_when_it_fits_else_the_longest_one_cycle_that_does():
-    # one process: 164 epochs of both take 164 * 3 + 2 * OVERHEAD seconds
-    paper_wall = 164 * 3 + 2 * OVERHEAD
-    recipe, jobs, wall, why = plan(EPOCH_S, JOBS, paper_wall)
-    assert (recipe.epochs, recipe.schedule, jobs, wall) == (164, "step", JOBS, paper_wall)
-    assert "paper" in why
-
-    recipe, jobs, wall, _ = plan(EPOCH_S, JOBS, 300 + 2 * OVERHEAD + 2)
-    assert (recipe.epochs, recipe.schedule, jobs, wall) == (100, "onecycle", JOBS, 300 + 2 * OVERHEAD)
-
-
-def test_processes_side_by_side_fit_more_epochs_only_if_they_gain():
-    seconds = 320 + OVERHEAD  # in parallel, the longer job (b) sets the wall time
-    no_gain, *_ = plan(EPOCH_S, JOBS, seconds, parallel=2, gain=1.0)
-    gain, *_ = plan(EPOCH_S, JOBS, seconds, parallel=2, gain=2.0)
-    assert no_gain.epochs == 80  # each process at half speed: 2 * 2 s per epoch of b
-    assert gain.epochs == 160
-
-
-def test_too_small_a_budget_trains_the_first_runs_at_the_shortest_schedule():
-    recipe, jobs, wall, why = plan(EPOCH_S, JOBS, 10 + OVERHEAD + 1, min_epochs=10)
-    assert (recipe.epochs, jobs, wall) == (10, [("a", 0)], 10 + OVERHEAD)
-    assert "first 1" in why
-    fixed = gpu_check.parse_recipe("step:30")
-    recipe, jobs, _, _ = plan(EPOCH_S, JOBS, 30 * 3 + 2 * OVERHEAD, recipe=fixed)
-    assert (recipe.epochs, recipe.schedule, recipe.weight_decay, jobs) == (30, "step", 1e-4, JOBS)
-    with pytest.raises(ValueError, match="--recipe 'cosine:5'"):
-        gpu_check.parse_recipe("cosine:5")
-
-
-def test_the_colab_workload_is_read_from_the_notebooks():
+def test_the_colab_workload_is_read_from_the_budget_table():
     work = colab_workload()
     per_notebook = {}
-    for w in work:
-        per_notebook.setdefault(w.notebook, []).append(w)
-    assert {nb: len(ws) for nb, ws in per_notebook.items()} == {
+    for notebook, job in work:
+        per_notebook.setdefault(notebook, []).append(job)
+    assert {nb: len(jobs) for nb, jobs in per_notebook.items()} == {
         "01_degradation": 2,
         "02_skip_connections": 4,
         "03_residual_learning": 3,
         "04_deep_resnets": 5,
         "05_skip_variants": 13,
     }
-    assert {w.images for w in per_notebook["04_deep_resnets"]} == {10_000}
-    assert all(w.seeds == 3 and w.epochs == 20 for w in per_notebook["01_degradation"])
+    assert {job.train_images for job in per_notebook["04_deep_resnets"]} == {10_000}
+    assert all(job.seeds == 3 and job.recipe.epochs == 20 for job in per_notebook["01_degradation"])
     # notebook 3 trains nothing notebook 2 has not trained: in course order it costs nothing
-    totals = notebook_totals(work, {w.config(): 1.0 for w in work})
+    totals = notebook_totals(work, {job_config(job): 1.0 for _, job in work})
     assert totals["03_residual_learning"]["in_order_s"] == 0
     assert totals["03_residual_learning"]["alone_s"] == 3 * 3 * 20
     assert totals["02_skip_connections"]["in_order_s"] == 2 * 3 * 20  # the two ResNets
@@ -102,11 +73,6 @@ def test_a_carried_cifar10_archive_is_found_and_extracted(tmp_path):
     assert found == tmp_path / "scratch" / "cifar10" / "cifar10"
     assert (found / "train" / "cat" / "0.png").exists()
     assert gpu_check.find_cifar10(str(tmp_path / "src" / "cifar10" / "train"), tmp_path) is None
-
-
-def test_a_cap_on_the_epochs_rules_out_the_papers_recipe():
-    recipe, jobs, _, _ = plan(EPOCH_S, JOBS, 10_000, min_epochs=1, max_epochs=2)
-    assert (recipe.epochs, recipe.schedule, jobs) == (2, "onecycle", JOBS)
 
 
 def test_the_t4_estimate_is_a_range_whose_halves_are_the_device_and_the_host():
@@ -134,3 +100,54 @@ def test_ops_per_step_are_counted_from_a_real_step():
     small = gpu_check.count_ops_per_step(build_model("resnet8"), data, recipe, "cpu")
     large = gpu_check.count_ops_per_step(build_model("resnet20"), data, recipe, "cpu")
     assert 100 < small < large  # more layers, more launches
+
+
+def test_the_reference_nets_get_the_longest_one_cycle_schedule_that_fits():
+    # a after b, one process: e epochs take 3 e seconds, plus each run's overhead
+    assert reference_epochs(EPOCH_S, ["a", "b"], 300 + 2 * OVERHEAD + 2, least=10, most=164) == 100
+    assert reference_epochs(EPOCH_S, ["a", "b"], 10_000, least=1, most=2) == 2  # capped
+    # not even the shortest fits: the shortest, and the deadline stops what does not fit
+    assert reference_epochs(EPOCH_S, ["a", "b"], 10, least=10, most=164) == 10
+
+
+def test_a_resumed_call_trains_only_the_runs_not_shipped(tmp_path):
+    nets, seeds = ("resnet20", "resnet56", "plain20"), (0, 1, 2)
+    assert reference_calls(tmp_path, nets, seeds) == [(list(nets), [0, 1, 2])]
+    for shipped in ("resnet20-seed0", "resnet56-seed0", "plain20-seed0", "resnet20-seed1"):
+        (tmp_path / f"{shipped}.json").write_text("{}")
+    assert reference_calls(tmp_path, nets, seeds) == [
+        (["resnet56", "plain20"], [1]),
+        (list(nets), [2]),
+    ]
+
+
+def test_the_tars_hold_shipped_nets_and_unfinished_checkpoints_within_the_size_limit(
+    tmp_path, monkeypatch, capsys
+):
+    refs, out = tmp_path / "refs", tmp_path / "out"
+    (refs / "cache" / "runs").mkdir(parents=True)
+    out.mkdir()
+    for name, size in (
+        ("resnet56-seed0.pt", 700),
+        ("resnet56-seed0.json", 10),
+        ("plain56-seed0.pt", 700),
+    ):
+        (refs / name).write_bytes(b"x" * size)
+    (refs / "cache" / "runs" / "abc.pt").write_bytes(b"finished")  # its net is shipped
+    (refs / "cache" / "runs" / "def.resume.pt").write_bytes(b"unfinished")
+    (out / "references-9.tar").write_bytes(b"stale")
+    monkeypatch.setattr(gpu_check, "TAR_LIMIT", 3000)  # two .pt do not fit one tar
+    report = gpu_check.Report(out, {})
+    tars = gpu_check.pack(refs, out, report)
+    names = {}
+    for tar in tars:
+        with tarfile.open(tar) as archive:
+            names[tar.name] = sorted(archive.getnames())
+    assert sorted(names) == ["references-1.tar", "references-2.tar"]
+    assert sorted(n for group in names.values() for n in group) == [
+        "cache/runs/def.resume.pt",
+        "plain56-seed0.pt",
+        "resnet56-seed0.json",
+        "resnet56-seed0.pt",
+    ]
+    assert not (out / "references-9.tar").exists()
