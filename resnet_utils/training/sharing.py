@@ -1,11 +1,9 @@
 """Training beside other work on a CPU: fewer threads when another process keeps cores busy.
 
 OpenMP threads wait for each other at every operation; when one of them shares its core with
-another process, all of them wait. Measured on a 2-core EPYC held to AVX2 kernels (fp32),
-ResNet-20, batch 128, ``benchmarks/bench.py --busy`` (README, "Speed"): alone, 2 threads train
-546 images/s and 1 thread 317; beside another 2-thread training, 2 threads fall to 87 and 1
-thread keeps 191; beside a 1-thread training, 152 vs 256. So a notebook that starts while other
-processes keep cores busy takes the cores left to it, and says so.
+another process, all of them wait: beside another training, fewer threads ran 1.7-2.2 times
+faster on a 2-core CPU (``benchmarks/bench.py --busy``; README, "Speed"). So a notebook that
+starts while other processes keep cores busy takes the cores left to it, and says so.
 
 A notebook's session chooses once, at its first plan or run (``Session.thread_choice``): the
 plan prints the count, times its steps with it, and every run of the session trains with it
