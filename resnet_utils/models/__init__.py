@@ -26,22 +26,9 @@ import re
 
 from torch import nn
 
-from resnet_utils.models.cifar import (
-    INITS,
-    SHORTCUTS,
-    BasicBlock,
-    CifarNet,
-    ZeroPadShortcut,
-    blocks_per_stage,
-)
-from resnet_utils.models.imagenet import (
-    STAGE_BLOCKS,
-    STEMS,
-    STRIDE_ON,
-    Bottleneck,
-    ImageNetBasicBlock,
-    ImageNetResNet,
-)
+from resnet_utils.models import cifar, imagenet
+from resnet_utils.models.cifar import BasicBlock, CifarNet, ZeroPadShortcut, blocks_per_stage
+from resnet_utils.models.imagenet import Bottleneck, ImageNetBasicBlock, ImageNetResNet
 from resnet_utils.models.variants import Variant, VariantBlock, VariantNet
 
 __all__ = [
@@ -65,7 +52,7 @@ _NAME = re.compile(r"^(plain|resnet)(\d+)$")
 VALID_FORMS = (
     "'plainN' or 'resnetN' with N = 6n+2 (the CIFAR nets: 20, 32, 44, 56, 110, 1202, ...), "
     "for example 'plain20', 'resnet56', or one of "
-    + ", ".join(f"'resnet{depth}'" for depth in STAGE_BLOCKS)
+    + ", ".join(f"'resnet{depth}'" for depth in imagenet.STAGE_BLOCKS)
     + " (the ImageNet nets, torchvision's)"
 )
 
@@ -104,17 +91,17 @@ _POSITIVE_WHOLE = (
 # built: a truthy string such as batchnorm="no" would otherwise switch BatchNorm *on*.
 # Variant checks ordering, gate and the range of shortcut_dropout itself.
 RULES = {
-    "shortcut": _one_of(SHORTCUTS),
+    "shortcut": _one_of(cifar.SHORTCUTS),
     "batchnorm": _TRUE_OR_FALSE,
     "num_classes": _POSITIVE_WHOLE,
-    "init": _one_of(INITS),
+    "init": _one_of(cifar.INITS),
     "scale_shortcut": _FINITE,
     "scale_branch": _FINITE,
     "gate_bias": _FINITE,
     "shortcut_dropout": _FINITE,
     "zero_init": _TRUE_OR_FALSE,
-    "stem": _one_of(STEMS),
-    "stride_on": _one_of(STRIDE_ON),
+    "stem": _one_of(imagenet.STEMS),
+    "stride_on": _one_of(imagenet.STRIDE_ON),
     "zero_init_residual": _TRUE_OR_FALSE,
 }
 
@@ -142,7 +129,7 @@ def _parse(name: str) -> tuple[str, str, int]:
     if match is None:
         raise ValueError(f"unknown model name {name!r}: valid names are {VALID_FORMS}.")
     family, depth = match.group(1), int(match.group(2))
-    if family == "resnet" and depth in STAGE_BLOCKS:
+    if family == "resnet" and depth in imagenet.STAGE_BLOCKS:
         return f"{family}{depth}", "imagenet", depth
     try:
         blocks_per_stage(depth)
