@@ -9,6 +9,13 @@ import torch
 
 from resnet_utils.storage.paths import in_colab
 from resnet_utils.training.hardware import autocast_dtype, precision_name
+from resnet_utils.training.profiles import (
+    CIFAR10_TRAIN_IMAGES,
+    CPU_PROFILE,
+    GPU_PROFILE,
+    Profile,
+    get_profile,
+)
 
 COLAB_GPU_STEPS = (
     "To use a GPU in Colab: open the Runtime menu, choose 'Change runtime type', pick a GPU "
@@ -16,48 +23,67 @@ COLAB_GPU_STEPS = (
 )
 
 
-def device_advice(profile: str, device: torch.device, colab: bool | None = None) -> str:
-    """A few sentences for the student: the profile this hardware runs and what to expect."""
+def device_advice(profile: Profile | str, device: torch.device, colab: bool | None = None) -> str:
+    """A few sentences for the student: the profile this hardware runs and what to expect,
+    written from the profiles' own fields (training/profiles.py)."""
+    profile = get_profile(profile) if isinstance(profile, str) else profile
     colab = in_colab() if colab is None else colab
+    on_gpu = device.type == "cuda"
+    name, epochs = profile.name.capitalize(), profile.recipe.epochs
     lines = []
-    if profile == "smoke":
+    if profile.dataset == "synthetic":
         lines.append(
-            "Smoke profile: synthetic images and two epochs, to test that the notebook runs. "
+            f"{name} profile: synthetic images and {epochs} epochs, to test that the notebook runs. "
             "Its numbers say nothing about ResNets; use profile 'quick' or 'full' to learn from it."
         )
-    elif profile == "quick":
-        where = "a GPU" if device.type == "cuda" else "this CPU"
+    elif profile.train_size is not None:  # a subset of the images: sized for a CPU
+        where = "a GPU" if on_gpu else "this CPU"
         lines.append(
-            f"Quick profile on {where} ({precision_name(autocast_dtype(device))}): a subset of the "
+            f"{name} profile on {where} ({precision_name(autocast_dtype(device))}): a subset of the "
             "real CIFAR-10 images and short schedules, so the effects show in minutes. The plan "
             "printed before the first training says how long it takes here, from steps timed on "
             "this machine; running the notebook again loads the finished runs."
         )
-        if device.type != "cuda":
+        if not on_gpu:
+            gpu = get_profile(GPU_PROFILE)
             lines.append(
                 COLAB_GPU_STEPS
                 if colab
-                else "With a CUDA GPU, profile 'auto' picks the colab profile (all 50,000 images, "
-                "20 epochs)."
+                else f"With a CUDA GPU, profile 'auto' picks the {gpu.name} profile "
+                f"({_images(gpu)} images, {gpu.recipe.epochs} epochs)."
             )
-    elif profile == "colab":
+    elif profile.recipe.schedule == "onecycle":  # every image, a short schedule: one sitting
+        paper = get_profile("full")
         lines.append(
-            "Colab profile: all 50,000 training images and a 20-epoch one-cycle schedule, sized "
-            "for one sitting on a GPU such as Colab's T4 (the paper's 164 epochs: profile "
-            "'full'). Its running time on a T4 has not been measured for this course yet: the "
-            "plan printed before the first training estimates it from timed steps on this machine."
+            f"{name} profile: {_images(profile)} training images and a {epochs}-epoch one-cycle "
+            "schedule, sized for one sitting on a GPU such as Colab's T4 (the paper's "
+            f"{paper.recipe.epochs} epochs: profile '{paper.name}'). Its running time on a T4 has "
+            "not been measured for this course yet: the plan printed before the first training "
+            "estimates it from timed steps on this machine."
         )
-        if device.type != "cuda":
-            lines.append(COLAB_GPU_STEPS if colab else "It is meant for a GPU; on a CPU use 'quick'.")
-    else:
+        if not on_gpu:
+            lines.append(
+                COLAB_GPU_STEPS if colab else f"It is meant for a GPU; on a CPU use '{CPU_PROFILE}'."
+            )
+    else:  # the paper's recipe
+        quick = get_profile(CPU_PROFILE)
+        times = CIFAR10_TRAIN_IMAGES * epochs / (quick.train_size * quick.recipe.epochs)
         lines.append(
-            "Full profile: all 50,000 training images and the paper's recipe, 164 epochs per net: "
-            "137 times the training of the quick profile (10,000 images, 6 epochs). Its running "
-            "time has not been measured for this course yet; it is meant for a GPU."
+            f"{name} profile: {_images(profile)} training images and the paper's recipe, {epochs} "
+            f"epochs per net: {times:.0f} times the training of the {quick.name} profile "
+            f"({quick.train_size:,} images, {quick.recipe.epochs} epochs). Its running time has "
+            "not been measured for this course yet; it is meant for a GPU."
         )
-        if device.type != "cuda" and colab:
+        if not on_gpu and colab:
             lines.append(COLAB_GPU_STEPS)
     return "\n".join(lines)
+
+
+def _images(profile: Profile) -> str:
+    """'all 50,000' or '10,000': how many training images the profile trains on."""
+    if profile.train_size is None:
+        return f"all {CIFAR10_TRAIN_IMAGES:,}"
+    return f"{profile.train_size:,}"
 
 
 # Past this, the plan says plainly that the wait is long and what to do instead: on a 2-core CPU

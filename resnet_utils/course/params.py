@@ -42,6 +42,23 @@ def check_in_place(namespace: dict) -> None:
             namespace[name] = rule(name, namespace[name])
 
 
+# The whole-number parameters: the least value, the greatest (None: no bound), what to give,
+# and whether None is allowed (None: the notebook's budget decides, course/budgets.py).
+WHOLE_NUMBERS = {
+    "seed": (0, MAX_SEED, "a whole number from 0 to 2**63 - 1 (seed = 0)", False),
+    "seeds": (1, None, "a whole number of seeds, 1 or more (seeds = 3)", False),
+    "epochs": (1, None, "a whole number, 1 or more", True),
+    "measure_images": (1, None, "a whole number, 1 or more", True),
+    "landscape_images": (1, None, "a whole number, 1 or more", True),
+    "landscape_points": (2, None, "a whole number of grid points, 2 or more", True),
+}
+
+
+def _whole_number(name, value):
+    low, high, what, optional = WHOLE_NUMBERS[name]
+    return _whole(name, value, low=low, high=high, what=what, optional=optional)
+
+
 def _whole(name: str, value, *, low: int, what: str, optional: bool = False, high: int | None = None):
     if value is None and optional:
         return None
@@ -55,23 +72,6 @@ def _whole(name: str, value, *, low: int, what: str, optional: bool = False, hig
         none = "None or " if optional else ""
         raise BadParameter(f"{name} must be {none}{what}, not {value!r}{hint}.")
     return int(value)
-
-
-def _seed(name, value):
-    what = "a whole number from 0 to 2**63 - 1 (seed = 0)"
-    return _whole(name, value, low=0, high=MAX_SEED, what=what)
-
-
-def _seeds(name, value):
-    return _whole(name, value, low=1, what="a whole number of seeds, 1 or more (seeds = 3)")
-
-
-def _positive(name, value):
-    return _whole(name, value, low=1, what="a whole number, 1 or more", optional=True)
-
-
-def _points(name, value):
-    return _whole(name, value, low=2, what="a whole number of grid points, 2 or more", optional=True)
 
 
 def _cost_batch(name, value):
@@ -169,16 +169,11 @@ def summary_folder(name, value) -> str | None:
 
 
 _RULES = {
+    **{name: _whole_number for name in WHOLE_NUMBERS},
     "profile": _profile,
-    "seed": _seed,
-    "seeds": _seeds,
-    "epochs": _positive,
     "depths": _depths,
     "depth": _depth,
     "cost_batch": _cost_batch,
-    "measure_images": _positive,
-    "landscape_images": _positive,
-    "landscape_points": _points,
     "interactive": _flag,
     "progress": _flag,
     "data_dir": _folder,

@@ -188,7 +188,7 @@ class Session:
 
     def show(self) -> None:
         _display(_format(self.provenance()), update=False)
-        print(device_advice(self.profile.name, self.device))
+        print(device_advice(self.profile, self.device))
 
     def finish(self, summary: dict) -> dict:
         """Add the wall time to the provenance shown at the top and write the JSON summary

@@ -11,6 +11,8 @@ import torch
 
 PROFILE_ENV = "RESNET_PROFILE"
 PROFILES = ("smoke", "quick", "colab", "full")
+GPU_PROFILE, CPU_PROFILE = "colab", "quick"  # what ``auto`` picks with and without a GPU
+CIFAR10_TRAIN_IMAGES = 50_000  # what a profile's ``train_size`` of None stands for
 
 
 @dataclass(frozen=True)
@@ -160,4 +162,4 @@ def get_profile(name: str = "auto") -> Profile:
 def auto_profile_name() -> str:
     """``colab`` where there is a GPU (``full``, the paper's 164 epochs, only by name), ``quick``
     on a CPU."""
-    return "colab" if torch.cuda.is_available() else "quick"
+    return GPU_PROFILE if torch.cuda.is_available() else CPU_PROFILE
