@@ -463,8 +463,10 @@ def stage_colab(ctx) -> None:
         work = [(nb, replace(job, recipe=replace(job.recipe, batch_size=16))) for nb, job in work]
     device = torch.device(ctx.device)
     epoch_seconds, t4_seconds, rows, not_timed = {}, {}, [], []
-    jobs = {job_config(job): job for _, job in reversed(work)}  # each config's first job
-    for config, job in reversed(jobs.items()):
+    jobs = {}  # each config's first job: a run the course trains twice is timed once
+    for _, job in work:
+        jobs.setdefault(job_config(job), job)
+    for config, job in jobs.items():
         if not ctx.budget.allows(30):
             not_timed.append(f"{job.name} {job.options or ''}".strip())
             continue
