@@ -13,6 +13,7 @@ import torch
 from resnet_utils import Recipe, build_model, synthetic
 from resnet_utils.storage import paths
 from resnet_utils.storage.atomic import save_json, save_tensors
+from resnet_utils.storage.temporaries import TEMPORARIES
 from resnet_utils.training import cache as cache_module
 from resnet_utils.training.cache import RunCache
 from resnet_utils.training.runs import train
@@ -103,13 +104,14 @@ def test_the_key_follows_the_module_tree():
 
 
 def test_stale_temporary_files_are_removed_when_a_session_starts(cache_dir):
-    runs = cache_dir / "runs"
+    runs, temporaries = cache_dir / "runs", cache_dir / TEMPORARIES
     runs.mkdir(parents=True)
-    stale = runs / ".0123456789abcdef0123.pt.x1y2z3ab.tmp"  # what kill -9 during a save leaves
+    temporaries.mkdir()
+    stale = temporaries / ".0123456789abcdef0123.pt.x1y2z3ab.tmp"  # what kill -9 during a save leaves
     stale.write_bytes(b"\0" * 100_000)
     old = time.time() - 3 * 3600
     os.utime(stale, (old, old))
-    live = runs / ".4567456789abcdef0123.pt.a1b2c3de.tmp"  # another notebook's write in progress
+    live = temporaries / ".4567456789abcdef0123.pt.a1b2c3de.tmp"  # another notebook's write in progress
     live.write_bytes(b"\0")
     entry = runs / "0123abcd.json"
     entry.write_text("{}")

@@ -18,6 +18,7 @@ from resnet_utils.course.params import BadParameter, check_in_place
 from resnet_utils.course.reference import BadReference, load_record
 from resnet_utils.storage import paths
 from resnet_utils.storage.atomic import load_tensors
+from resnet_utils.storage.temporaries import TEMPORARIES
 from resnet_utils.training.hardware import autocast_dtype
 
 NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.py"))
@@ -248,13 +249,14 @@ def test_a_malformed_reference_record_is_a_bad_reference(tmp_path):
 
 
 def test_only_the_course_temporaries_are_removed_from_a_shared_folder(tmp_path, monkeypatch):
-    runs, data = tmp_path / "runs", tmp_path / "data"
+    runs, data, temporaries = tmp_path / "runs", tmp_path / "data", tmp_path / TEMPORARIES
     runs.mkdir()
     data.mkdir()
+    temporaries.mkdir()
     ours = [
-        runs / ".0123456789abcdef0123.pt.x1y2z3_a.tmp",
-        runs / ".0123456789abcdef0123.resume.pt.k2j3h4g5.tmp",
-        data / ".cifar10-0123456789ab-ba9876543210.pt.abcdefgh.tmp",
+        temporaries / ".0123456789abcdef0123.pt.x1y2z3_a.tmp",
+        temporaries / ".0123456789abcdef0123.resume.pt.k2j3h4g5.tmp",
+        temporaries / ".cifar10-0123456789ab-ba9876543210.pt.abcdefgh.tmp",
     ]
     theirs = [runs / ".notes.tmp", data / ".my-thesis.docx.a1b2c3d4.tmp", runs / ".draft.tmp"]
     old = time.time() - 3 * 3600

@@ -21,6 +21,7 @@ import pytest
 
 from resnet_utils.storage import paths
 from resnet_utils.storage.atomic import remove_file, save_json, write_atomically
+from resnet_utils.storage.temporaries import TEMPORARIES
 from resnet_utils.training.cache import run_key
 from resnet_utils.training.data import synthetic
 from resnet_utils.training.profiles import Recipe
@@ -307,6 +308,26 @@ def test_in_colab_a_refused_drive_says_that_storage_dir_none_goes_on(tmp_path, m
     assert said.startswith("Google Drive was not mounted (MessageError: Error: credential propagation")
     assert "allow access" in said and "storage_dir=None to go on without Drive" in said
     assert os.environ[paths.CACHE_ENV] == str(tmp_path / "colab-cache")
+
+
+# --- where the temporaries go ----------------------------------------------------------
+
+
+def test_a_write_in_the_storage_folder_goes_through_its_folder_of_temporaries(tmp_path):
+    """All temporaries of a storage folder in one folder, which a session start sweeps."""
+    paths.use_storage(tmp_path)
+    used = []
+
+    def write(tmp):
+        used.append(tmp)
+        tmp.write_text("{}")
+
+    written = write_atomically(tmp_path / "runs" / "a.json", write)
+    assert written.read_text() == "{}" and used[0].parent == tmp_path / TEMPORARIES
+    assert list((tmp_path / TEMPORARIES).iterdir()) == []
+    outside = tmp_path.parent / f"{tmp_path.name}-elsewhere"
+    write_atomically(outside / "b.json", write)
+    assert used[1].parent == outside  # outside any storage folder: beside its target, as before
 
 
 # --- writes outside any storage folder -------------------------------------------------

@@ -1,9 +1,8 @@
 """Atomic file writes: a crash or a Ctrl-C mid-write never leaves a half-written file.
 
-A write goes to a temporary file beside its target (``.<name>.<random>.tmp``) that is
-renamed into place when complete. A process killed outright (``kill -9``, a full machine
-reset) cannot remove its temporary file:
-:func:`~resnet_utils.storage.temporaries.remove_stale_temporaries` does, later.
+A write goes to a temporary file that is renamed into place when complete: in the storage
+folder's folder of temporaries (:func:`resnet_utils.storage.paths.temporaries_folder`), where
+whatever a process killed outright (``kill -9``, a full machine reset) leaves is swept later.
 """
 
 from __future__ import annotations
@@ -14,32 +13,20 @@ import math
 import os
 import pickle
 import shutil
-import tempfile
-import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
 from resnet_utils.storage import paths
-from resnet_utils.storage.temporaries import TMP_PREFIX, TMP_SUFFIX
-
-_umask_lock = threading.Lock()
-
-
-def _default_mode() -> int:
-    """The mode a plain ``open(path, "w")`` gives a new file: 0o666 less the umask."""
-    with _umask_lock:  # reading the umask means setting it; keep that short and private
-        mask = os.umask(0o022)
-        os.umask(mask)
-    return 0o666 & ~mask
+from resnet_utils.storage.temporaries import temporary_name
 
 
 def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp)`` on a temporary file beside ``path``, then rename it into place.
+    """Call ``write(tmp)`` on a temporary file, then rename it to ``path``.
 
-    The file gets the umask's usual mode (as ``open`` would give it), not the 0600 of a
-    temporary file: a teacher's shared cache stays readable by the students it is shared with.
+    ``write`` creates the file, so it gets the usual mode (the umask's, as ``open`` gives it):
+    a teacher's shared cache stays readable by the students it is shared with.
 
     A path in a storage folder whose disk has gone away (Google Drive unmounted mid-run) is
     never written below the empty mount point: the file goes to the default cache on this
@@ -48,14 +35,12 @@ def write_atomically(path: Path, write: Callable[[Path], None]) -> Path:
     """
     path = paths.place_to_write(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{path.name}.", suffix=TMP_SUFFIX, dir=path.parent)
-    os.close(fd)
+    tmp = temporary_name(paths.temporaries_folder(path), path.name)
     try:
-        os.chmod(tmp, _default_mode())
-        write(Path(tmp))
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
     return path
 

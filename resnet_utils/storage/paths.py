@@ -20,7 +20,7 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from resnet_utils.storage.temporaries import remove_stale_temporaries
+from resnet_utils.storage.temporaries import TEMPORARIES, remove_stale_temporaries
 
 CACHE_ENV = "RESNET_CACHE_DIR"
 DRIVE = Path("/content/drive")
@@ -97,7 +97,7 @@ def use_storage(folder: str | os.PathLike | None) -> Path:
             )
         else:
             _note(_absolute(root))
-            remove_stale_cache_temporaries(root)
+            remove_stale_temporaries(root)
         return root
     path = _absolute(folder)  # once: a later %cd does not move the runs
     if path.is_relative_to(DRIVE):
@@ -116,7 +116,7 @@ def use_storage(folder: str | os.PathLike | None) -> Path:
         _before = os.environ.get(CACHE_ENV)
     os.environ[CACHE_ENV] = _ours = str(path)
     _note(path)
-    remove_stale_cache_temporaries(path)
+    remove_stale_temporaries(path)
     return path
 
 
@@ -189,12 +189,6 @@ def try_writing(folder: Path) -> None:
     finally:
         os.close(fd)
         os.unlink(probe)
-
-
-def remove_stale_cache_temporaries(root: Path) -> None:
-    """Remove what writers killed mid-write (``kill -9``) left in the cache's folders."""
-    for sub in SUBFOLDERS:
-        remove_stale_temporaries(root / sub)
 
 
 def describe_storage(root: Path) -> str:
@@ -320,6 +314,21 @@ def _stand_in_root(storage: _Storage) -> Path | None:
             continue
         return candidate
     return None
+
+
+def temporaries_folder(path: str | os.PathLike) -> Path:
+    """Where the temporary of a file about to be written to ``path`` goes: the
+    :data:`~resnet_utils.storage.temporaries.TEMPORARIES` folder of the storage folder that
+    holds ``path`` (swept when a session starts), if it is on the same disk (a rename across
+    disks is no rename); else ``path``'s own folder."""
+    path = _absolute(path)
+    storage = _holding(path)
+    if storage is not None:
+        folder = storage.root / TEMPORARIES
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.stat(folder).st_dev == os.stat(path.parent).st_dev:
+            return folder
+    return path.parent
 
 
 def stand_in(path: str | os.PathLike) -> Path | None:

@@ -1,55 +1,50 @@
-"""The course's temporary files: how they are named, and how a dead writer's are swept.
+"""The course's temporary files: one folder of them per storage folder, swept wholesale.
 
-Every file is written to a temporary beside its target and renamed
-(:func:`resnet_utils.storage.atomic.write_atomically`); a writer killed mid-write (``kill -9``, a
-Colab runtime reset) cannot remove its temporary: :func:`remove_stale_temporaries` does, later.
+Every file is written to a temporary and renamed into place
+(:func:`resnet_utils.storage.atomic.write_atomically`). Within a storage folder the temporaries
+all go to its :data:`TEMPORARIES` folder, which holds nothing else: a writer killed mid-write
+(``kill -9``, a Colab runtime reset) cannot remove its temporary, and
+:func:`remove_stale_temporaries` removes whatever is old there, whatever kind of file it was.
 """
 
 from __future__ import annotations
 
-import re
+import secrets
 import shutil
 import time
 from pathlib import Path
 
-TMP_PREFIX = "."
-TMP_SUFFIX = ".tmp"
+# A name no user's folder has: a storage folder may be shared, and only this folder is swept.
+TEMPORARIES = ".resnet-course-tmp"
 # A temporary file untouched for this long belongs to a dead writer: a live one writes
 # continuously and renames its file within seconds of finishing.
 STALE_SECONDS = 15 * 60
-# The temporaries the course itself writes (``.<target>.<8 random>.tmp``), and only those are
-# ever removed: a run (its record, weights or checkpoint), decoded data, the CIFAR-10 archive,
-# an extraction folder, a write probe. A user's own hidden ``*.tmp`` in a shared folder stays.
-COURSE_TEMPORARY = re.compile(
-    r"\.(?:[0-9a-f]{20}\.(?:json|pt|resume\.pt)|cifar10-[0-9a-f]{12}-[0-9a-f]{12}\.pt"
-    r"|cifar-10-python\.tar\.gz|extract|write-test)\.[a-z0-9_]{8}\.tmp"
-)
 
 
-def remove_stale_temporaries(folder: Path, older_than: float = STALE_SECONDS) -> list[Path]:
-    """Remove the temporary files (and folders) of writers that died in ``folder``.
+def temporary_name(folder: Path, target: str) -> Path:
+    """A fresh temporary in ``folder`` for a file to be named ``target``: ``.<target>.<random>.tmp``."""
+    return Path(folder) / f".{target}.{secrets.token_hex(4)}.tmp"
 
-    Only the course's own names (:data:`COURSE_TEMPORARY`) untouched for ``older_than``
-    seconds go: a write in progress in another notebook, or a user's file, is never touched.
-    Returns what was removed.
-    """
+
+def remove_stale_temporaries(root: Path, older_than: float = STALE_SECONDS) -> list[Path]:
+    """Remove what dead writers left in ``root``'s :data:`TEMPORARIES` folder: everything there
+    untouched for ``older_than`` seconds (a write in progress in another notebook stays).
+    Returns what was removed."""
     removed = []
     try:
-        candidates = list(Path(folder).glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"))
-    except OSError:
+        entries = list((Path(root) / TEMPORARIES).iterdir())
+    except OSError:  # none written yet, or the folder cannot be reached
         return removed
     now = time.time()
-    for item in candidates:
-        if not COURSE_TEMPORARY.fullmatch(item.name):  # not a name the course writes
-            continue
+    for entry in entries:
         try:
-            if now - item.lstat().st_mtime < older_than:
+            if now - entry.lstat().st_mtime < older_than:
                 continue
-            if item.is_dir() and not item.is_symlink():
-                shutil.rmtree(item)
+            if entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
             else:
-                item.unlink()
-            removed.append(item)
+                entry.unlink()
+            removed.append(entry)
         except OSError:  # gone already, or not ours to remove: leave it
             continue
     return removed
