@@ -25,6 +25,7 @@ from resnet_utils.course.reference import (
 from resnet_utils.course.session import Session
 from resnet_utils.report.verdicts import compare
 from resnet_utils.training.cifar10 import load_cifar10
+from resnet_utils.training.groups import RunGroup
 from resnet_utils.training.loop import evaluate
 from resnet_utils.training.profiles import Recipe
 from resnet_utils.training.runs import train
@@ -125,12 +126,13 @@ def test_the_seeds_of_a_reference_net_make_one_group(shipped, tmp_path):
 
 def test_the_reference_panel_has_both_sides_on_shared_axes(shipped, capsys):
     folder, run, _ = shipped
-    fig = show_beside_references({"resnet8": run, "plain8": run}, folder=folder)
+    group = RunGroup([run])  # what session.train gives
+    fig = show_beside_references({"resnet8": group, "plain8": group}, folder=folder)
     left, right = fig.axes[0], fig.axes[1]
     assert left.get_shared_y_axes().joined(left, right)
     assert [line.get_label() for line in right.get_lines()] == ["resnet8 (reference) (mean of 1 seed)"]
     assert "resnet8: 1 seed (0), 128 training images" in capsys.readouterr().out
-    assert show_beside_references({"plain110": run}, folder=folder) is None
+    assert show_beside_references({"plain110": group}, folder=folder) is None
 
 
 def test_the_course_ships_the_four_reference_nets_intact():

@@ -7,6 +7,8 @@ import re
 
 import matplotlib.pyplot as plt
 
+from resnet_utils.training.groups import RunGroup
+
 METRIC_LABELS = {
     "train_loss": "training loss",
     "test_loss": "test loss",
@@ -35,12 +37,13 @@ def plot_curves(runs, metrics=("train_loss", "test_acc"), *, title: str | None =
     """One panel per metric, one line per run, against epochs; diverged runs end with an x.
 
     A RunGroup (several seeds) is drawn as its mean with a band from the lowest to the
-    highest seed, so the spread is on the figure beside the difference.
+    highest seed, so the spread is on the figure beside the difference; a single Run (the
+    runs a session keeps, as the widgets pick them) as its own line.
     """
     fig, axes = metric_panels(metrics)
     for ax, metric in zip(axes, metrics):
         for run in runs:
-            if hasattr(run, "curve"):
+            if isinstance(run, RunGroup):
                 plot_group(ax, run, metric)
                 continue
             h = run.history
@@ -82,10 +85,7 @@ def plot_beside(
     colours = {}
     for row, metric in zip(axes, metrics):
         for name, group in yours.items():
-            if hasattr(group, "curve"):  # a RunGroup; a single Run until Session.train returns groups
-                plot_group(row[0], group, metric)
-            else:
-                row[0].plot(group.history["epoch"], group.history[metric], marker="o", ms=3, label=name)
+            plot_group(row[0], group, metric)
             colours[name] = row[0].get_lines()[-1].get_color()
         for name, group in references.items():
             plot_group(row[1], group, metric, color=colours.get(name))
@@ -95,8 +95,7 @@ def plot_beside(
             ax.grid(alpha=0.3)
             ax.legend(fontsize="small")
         row[0].set_ylabel(METRIC_LABELS.get(metric, metric))
-    first = next(iter(yours.values()))
-    epochs = len((first.runs[0] if hasattr(first, "runs") else first).history["epoch"])
+    epochs = len(next(iter(yours.values())).runs[0].history["epoch"])
     axes[0][0].set_title(f"your runs ({epochs} epochs)")
     axes[0][1].set_title(references_title)
     fig.tight_layout()
