@@ -132,12 +132,11 @@ class Report:
         with self.log_path.open("a") as log:
             log.write(text + "\n")
 
-    def step(self, stage: str, step: str, record: dict) -> dict:
+    def step(self, stage: str, step: str, record: dict) -> None:
         self.data["stages"].setdefault(stage, {})[step] = record
         status = record.get("status", "?")
         self.say(f"[{stage}/{step}] {status}: {record.get('detail', '')}".rstrip(": "))
         self.save()
-        return record
 
     def save(self) -> None:
         text = json.dumps(self.data, indent=1, default=str)
@@ -622,8 +621,8 @@ def stage_references(ctx) -> None:
         cmd = [sys.executable, script, "--epochs", epochs, "--nets", *nets, "--seeds", *call_seeds]
         cmd += ["--data", data, "--cache", refs / "cache", "--out", refs]
         cmd += ["--label", f"gpu-onecycle-{epochs}"]
-        if has_deadline:  # start no net after this: the longest run still ends inside the budget
-            cmd += ["--deadline", round(max(0.0, budget.left() - longest))]
+        if has_deadline:  # no net starts that could not end in the budget; the first always does
+            cmd += ["--deadline", max(1, round(budget.left() - longest))]
         code, _ = run_logged(
             cmd,
             report,
