@@ -195,7 +195,7 @@ def last_line_with(path: Path, words) -> str:
     return ""
 
 
-# --- data and carried packages ----------------------------------------------------------------
+# --- data ------------------------------------------------------------------------------------
 
 
 def find_cifar10(given: str | None, scratch: Path) -> Path | None:
@@ -903,13 +903,8 @@ def main(argv=None) -> int:
         print("\n" + text)
         if args.scratch is None:
             shutil.rmtree(scratch, ignore_errors=True)
-    failed = [
-        f"{s}/{k}"
-        for s, steps in report.data["stages"].items()
-        for k, r in steps.items()
-        if r.get("status") == "failed"
-    ]
-    return 1 if failed else 0
+    statuses = [r.get("status") for steps in report.data["stages"].values() for r in steps.values()]
+    return 1 if "failed" in statuses else 0
 
 
 if __name__ == "__main__":
