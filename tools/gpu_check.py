@@ -1,5 +1,6 @@
-"""The GPU path in one call: CUDA tests, a smoke notebook, the bench, Colab timings and
-reference nets, inside a hard wall-clock budget.
+"""The GPU path in one call, inside a hard wall-clock budget.
+
+CUDA tests, a smoke notebook, the bench, Colab timings and reference nets:
 
     python3 tools/gpu_check.py [--device cuda|cpu] [--stages tests,bench,colab,references]
         [--budget-s 540] [--out DIR] [--scratch DIR] [--data DIR|ARCHIVE]
