@@ -27,8 +27,7 @@ from pathlib import Path
 import torch
 
 from resnet_utils.storage.atomic import load_tensors, save_tensors
-from resnet_utils.storage.paths import cache_root
-from resnet_utils.storage.temporaries import remove_stale_temporaries
+from resnet_utils.storage.paths import cache_root, temporaries_folder
 from resnet_utils.training.data import CLASSES, ImageData
 
 DATA_ENV = "CIFAR10_DIR"
@@ -161,7 +160,6 @@ def _download(root: Path) -> None:
     archive = root / CIFAR10.filename
     try:
         root.mkdir(parents=True, exist_ok=True)
-        remove_stale_temporaries(root)
         if archive.exists() and not _intact(archive, CIFAR10.tgz_md5):
             archive.unlink()  # damaged (the course's own): fetched again
         if not archive.exists():
@@ -400,7 +398,8 @@ def _extract(archive: Path, root: Path) -> None:
     from torchvision.datasets.utils import extract_archive
 
     target = root / BATCHES
-    staging = Path(tempfile.mkdtemp(prefix=".extract.", suffix=".tmp", dir=root))
+    # in the storage folder's temporaries (swept when a session starts) if the data is in one
+    staging = Path(tempfile.mkdtemp(prefix=".extract.", suffix=".tmp", dir=temporaries_folder(target)))
     try:
         extract_archive(archive, staging)
         if target.exists():  # an interrupted earlier download, in the course's own cache

@@ -108,7 +108,7 @@ def capped_below_avx512() -> bool:
     """True when ``ATEN_CPU_CAPABILITY`` or ``ONEDNN_MAX_CPU_ISA`` hold torch below AVX-512.
 
     ``ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2`` makes a CPU with AVX512-BF16 run the
-    kernels a laptop without AVX-512 runs (the README's "As a CPU without AVX-512"); bf16 would
+    kernels a laptop without AVX-512 runs (docs/speed.md, "As a CPU without AVX-512"); bf16 would
     then be emulated, slower than fp32, so the course trains in fp32 there, as on such a laptop.
     """
     onednn = os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper()

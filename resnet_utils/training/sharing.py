@@ -2,7 +2,7 @@
 
 OpenMP threads wait for each other at every operation; when one of them shares its core with
 another process, all of them wait: beside another training, fewer threads ran 1.7-2.2 times
-faster on a 2-core CPU (``benchmarks/bench.py --busy``; README, "Speed"). So a notebook that
+faster on a 2-core CPU (``benchmarks/bench.py --busy``; docs/speed.md). So a notebook that
 starts while other processes keep cores busy takes the cores left to it, and says so.
 
 A notebook's session chooses once, at its first plan or run (``Session.thread_choice``): the
@@ -110,7 +110,7 @@ class ThreadChoice:
             f"core{'s' if self.cores != 1 else ''} this process may use busy: {what} with "
             f"{_threads(self.threads)} instead of {self.asked} (threads that share a core with "
             "other work wait for it; beside another training, fewer threads ran 1.7-2.2 times "
-            "faster on a 2-core CPU: README, Speed). One notebook at a time trains fastest."
+            "faster on a 2-core CPU: docs/speed.md). One notebook at a time trains fastest."
         )
 
 
