@@ -51,7 +51,7 @@ unit: $(STAMP)
 # The tests that train, again as a CPU without AVX-512 (most laptops) runs them: torch held to
 # its AVX2 kernels, so the course trains in fp32 (resnet_utils/training/hardware.py). .ci/run
 # calls this on a CPU with bf16, so that both number formats are tested wherever CI runs.
-# `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 make test` runs all of it that way (README).
+# `ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 make test` runs all of it that way (docs/speed.md).
 AS_AVX2 := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2
 TRAINING_TESTS := tests/test_train.py tests/test_step.py tests/test_resume.py tests/test_cache.py \
 	tests/test_faults_cache.py tests/test_faults_inputs.py tests/test_plan.py \
@@ -133,7 +133,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
 
 # The GPU path in one call inside a hard budget: pytest --device, a smoke notebook, the bench,
-# Colab timings, reference nets by tools/train_references.py (README, "GPU check"). On a CPU:
+# Colab timings, reference nets by tools/train_references.py (docs/gpu-check.md). On a CPU:
 # GPU_CHECK_ARGS="--device cpu --smoke". On the device machine, without make or network:
 # python3 tools/gpu_check.py.
 gpu-check: $(STAMP)

@@ -34,7 +34,6 @@ from resnet_utils.measure.gradients import (
     init_gradient_curves,
     spread,
     spreads_at_init,
-    stage_shapes,
 )
 from resnet_utils.measure.landscape import (
     classification_loss,
@@ -49,6 +48,7 @@ from resnet_utils.models import (
     blocks_per_stage,
     build_model,
     count_parameters,
+    stage_shapes,
     weighted_layers,
 )
 from resnet_utils.report.plots import (

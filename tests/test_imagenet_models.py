@@ -67,7 +67,7 @@ def test_v1_moves_the_stride_to_the_first_1x1():
 
 
 def test_cifar_stem_keeps_32x32_resolution():
-    from resnet_utils.measure.gradients import stage_shapes
+    from resnet_utils.models import stage_shapes
 
     imagenet = dict(stage_shapes(build_model("resnet50")))
     cifar = dict(stage_shapes(build_model("resnet50", stem="cifar")))

@@ -3,8 +3,7 @@ import torch
 from torch import nn
 
 from resnet_utils import build_model, count_parameters, weighted_layers
-from resnet_utils.measure.gradients import stage_shapes
-from resnet_utils.models import BasicBlock, ZeroPadShortcut, blocks_per_stage
+from resnet_utils.models import BasicBlock, ZeroPadShortcut, blocks_per_stage, stage_shapes
 
 # The paper (He et al. 2015, Table 6) lists 0.27, 0.46, 0.66, 0.85, 1.7 and 19.4 M.
 EXACT_PARAMETERS = {

@@ -16,8 +16,7 @@ from resnet_utils.checks.common import (
     shape_of,
 )
 from resnet_utils.measure.counting import multiply_adds
-from resnet_utils.measure.gradients import stage_shapes
-from resnet_utils.models import Bottleneck, build_model, count_parameters
+from resnet_utils.models import Bottleneck, build_model, count_parameters, stage_shapes
 
 
 @exercise(

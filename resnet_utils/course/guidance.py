@@ -87,7 +87,7 @@ def _images(profile: Profile) -> str:
 
 
 # Past this, the plan says plainly that the wait is long and what to do instead: on a 2-core CPU
-# without bf16 the quick profile is about half an hour per notebook (README, "Speed").
+# without bf16 the quick profile is about half an hour per notebook (docs/speed.md).
 LONG_PLAN_SECONDS = 15 * 60
 
 

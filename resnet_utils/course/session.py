@@ -23,11 +23,17 @@ from resnet_utils.storage.paths import cache_root, describe_storage, use_storage
 from resnet_utils.training.cifar10 import load_cifar10
 from resnet_utils.training.data import ImageData, synthetic
 from resnet_utils.training.groups import RunGroup
-from resnet_utils.training.hardware import autocast_dtype, describe_device, pick_device, precision_name
+from resnet_utils.training.hardware import (
+    autocast_dtype,
+    describe_device,
+    pick_device,
+    precision_name,
+    using_threads,
+)
 from resnet_utils.training.plan import make_plan, plan_heading
 from resnet_utils.training.profiles import PROFILE_ENV, Profile, get_profile
 from resnet_utils.training.runs import CURVES, Run, train
-from resnet_utils.training.sharing import ThreadChoice, choose_threads, using_threads
+from resnet_utils.training.sharing import ThreadChoice, choose_threads
 
 SUMMARY_ENV = "RESNET_SUMMARY_DIR"
 

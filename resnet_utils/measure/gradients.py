@@ -102,24 +102,3 @@ def spread(norms: list[float]) -> float:
     grows. The final linear layer is left out: it sees pooled features, not a feature map.
     """
     return norms[0] / norms[-2]
-
-
-def stage_shapes(model: nn.Module, input_size=(3, 32, 32)) -> list[tuple[str, tuple[int, ...]]]:
-    """The output shape (without the batch) of each top-level part of a net, in order."""
-    shapes: list[tuple[str, tuple[int, ...]]] = []
-    hooks = [
-        module.register_forward_hook(
-            lambda _m, _i, out, name=name: shapes.append((name, tuple(out.shape[1:])))
-        )
-        for name, module in model.named_children()
-    ]
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(torch.zeros(1, *input_size, device=next(model.parameters()).device))
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
-    return shapes

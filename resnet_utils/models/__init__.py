@@ -24,6 +24,7 @@ import math
 import numbers
 import re
 
+import torch
 from torch import nn
 
 from resnet_utils.models import cifar, imagenet
@@ -32,6 +33,7 @@ from resnet_utils.models.imagenet import Bottleneck, ImageNetBasicBlock, ImageNe
 from resnet_utils.models.variants import Variant, VariantBlock, VariantNet
 
 __all__ = [
+    "stage_shapes",
     "BasicBlock",
     "Bottleneck",
     "CifarNet",
@@ -197,3 +199,24 @@ def weighted_layers(model: nn.Module) -> list[tuple[str, nn.Module]]:
         if isinstance(module, (nn.Conv2d, nn.Linear))
         and not any(part in name for part in (".shortcut", ".downsample", ".gate"))
     ]
+
+
+def stage_shapes(model: nn.Module, input_size=(3, 32, 32)) -> list[tuple[str, tuple[int, ...]]]:
+    """The output shape (without the batch) of each top-level part of a net, in order."""
+    shapes: list[tuple[str, tuple[int, ...]]] = []
+    hooks = [
+        module.register_forward_hook(
+            lambda _m, _i, out, name=name: shapes.append((name, tuple(out.shape[1:])))
+        )
+        for name, module in model.named_children()
+    ]
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(torch.zeros(1, *input_size, device=next(model.parameters()).device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return shapes

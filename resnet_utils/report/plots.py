@@ -7,6 +7,7 @@ import re
 
 import matplotlib.pyplot as plt
 
+from resnet_utils.report.verdicts import CHANCE
 from resnet_utils.training.groups import RunGroup
 
 METRIC_LABELS = {
@@ -183,7 +184,7 @@ def plot_responses(
 
 
 def plot_lesions(
-    results: dict[str, dict[str, float]], baselines: dict[str, float], *, chance: float = 0.1
+    results: dict[str, dict[str, float]], baselines: dict[str, float], *, chance: float = CHANCE
 ):
     """Test accuracy with one block deleted, per block, one line per net; dashed: the same
     net intact (labelled); dotted grey: chance, the floor a deletion can push a net to."""

@@ -114,7 +114,7 @@ _PROFILES = {
         # be compared. Measured from an empty cache on the 2-core AVX512-BF16 EPYC (bf16):
         # notebook 1 in 7 min with two threads, 19 min with one; on the AVX2 EPYC (fp32) 27
         # min with one of its six runs cached. Without bf16 the plans of notebooks 1, 2, 3, 5
-        # say 25 / 49 / 41 / 29 min of training (AVX2 kernels, two threads: README, "Speed"),
+        # say 25 / 49 / 41 / 29 min of training (AVX2 kernels, two threads: docs/speed.md),
         # and a plan over 15 min says so and points to the reference nets. The plan each
         # notebook prints is timed where it runs.
         Recipe(epochs=6),

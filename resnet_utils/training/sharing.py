@@ -20,8 +20,6 @@ from pathlib import Path
 
 import torch
 
-from resnet_utils.training.hardware import using_threads  # noqa: F401 (course/session.py's import)
-
 PROC_STAT = Path("/proc/stat")
 # below this many cores kept busy by others, the machine counts as free (a browser, Jupyter)
 FREE_BELOW = 0.5
