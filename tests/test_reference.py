@@ -2,6 +2,7 @@
 altered, and (with the real data) re-evaluated to the accuracy their record states."""
 
 import json
+import math
 import shutil
 from pathlib import Path
 
@@ -17,16 +18,18 @@ from resnet_utils.course.reference import (
     available,
     load_net,
     load_record,
+    pack_correct,
     reference_group,
     reference_run,
     shipped_seeds,
     show_beside_references,
+    unpack_correct,
 )
 from resnet_utils.course.session import Session
 from resnet_utils.report.verdicts import compare
 from resnet_utils.training.cifar10 import load_cifar10
 from resnet_utils.training.groups import RunGroup
-from resnet_utils.training.loop import evaluate
+from resnet_utils.training.loop import correct_per_image, evaluate
 from resnet_utils.training.profiles import Recipe
 from resnet_utils.training.runs import train
 
@@ -104,7 +107,11 @@ def test_a_reference_is_a_one_seed_run_for_the_verdicts(shipped):
     run = reference_run("resnet8", folder)
     assert run.label == "resnet8 (reference)" and run.model is None
     assert run.final("test_acc") == record["final"]["test_acc"]
-    # one seed a side: only the test images' sampling error is there to measure noise with
+    # scored image by image, a net against itself differs on no image: no noise to measure with
+    verdict = compare(run, run, "test_acc", test_size=record["test_size"], check_learned=False)
+    assert verdict.word == "not compared" and "no measure of noise" in str(verdict)
+    # without the per-image scores, one seed a side: the test images' binomial error alone
+    run.test_correct = None
     verdict = compare(run, run, "test_acc", test_size=record["test_size"], check_learned=False)
     assert verdict.word == "within noise" and "64 test images" in str(verdict)
 
@@ -219,3 +226,58 @@ def test_a_net_started_before_the_deadline_finishes_and_the_next_is_not_started(
 def test_the_package_data_includes_the_nets():
     text = (Path(__file__).parent.parent / "pyproject.toml").read_text()
     assert '"reference_nets/*.json"' in text and '"reference_nets/*.pt"' in text
+
+
+def test_a_shipped_record_carries_which_test_images_the_net_got_right(shipped):
+    folder, run, record = shipped
+    correct = unpack_correct(record["test_correct"])
+    assert correct.dtype == torch.bool and len(correct) == record["test_size"] == 64
+    assert correct.float().mean().item() == pytest.approx(record["final"]["test_acc"])
+    assert torch.equal(reference_run("resnet8", folder).test_correct, correct)
+
+
+def test_packed_scores_round_trip_and_a_damaged_field_reads_as_none():
+    correct = torch.rand(10_001, generator=torch.Generator().manual_seed(0)) < 0.8
+    packed = pack_correct(correct)
+    assert len(packed["bits"]) == 4 * math.ceil(math.ceil(10_001 / 8) / 3)  # base64 of 1,251 bytes
+    assert torch.equal(unpack_correct(packed), correct)
+    for damaged in (None, {}, {"images": 10_001, "bits": "not base64!"}, dict(packed, images=99_999)):
+        assert unpack_correct(damaged) is None
+
+
+def test_score_adds_the_per_image_scores_to_records_shipped_without(
+    shipped, tmp_path, monkeypatch, capsys
+):
+    folder, _, record = shipped
+    shutil.copytree(folder, tmp_path, dirs_exist_ok=True)
+    path = tmp_path / "resnet8-seed0.json"
+    bare = {k: v for k, v in record.items() if k != "test_correct"}
+    path.write_text(json.dumps(bare))
+    tool = load_tool("train_references")
+    monkeypatch.setattr(tool, "load_cifar10", lambda *a, **k: synthetic(128, 64, seed=1))
+    assert tool.main(["--score", "--out", str(tmp_path), "--nets", "resnet8"]) == 0
+    scored_record = json.loads(path.read_text())
+    assert scored_record["test_correct"] == record["test_correct"]
+    unchanged = json.loads(json.dumps(bare))
+    assert {k: v for k, v in scored_record.items() if k != "test_correct"} == unchanged  # nothing else
+    assert "added" in capsys.readouterr().out
+    tool.main(["--score", "--out", str(tmp_path), "--nets", "resnet8"])  # already there: untouched
+    assert "added" not in capsys.readouterr().out
+
+
+def test_every_shipped_net_carries_its_per_image_test_scores():
+    for name in available():
+        for seed in shipped_seeds(name):
+            record = load_record(name, seed=seed)
+            correct = unpack_correct(record.get("test_correct"))
+            assert correct is not None and len(correct) == 10_000, (name, seed)
+            assert correct.sum().item() == round(record["final"]["test_acc"] * 10_000), (name, seed)
+
+
+def test_a_shipped_net_rescored_here_gets_the_same_images_right(real_cifar10_dir):
+    data = load_cifar10(real_cifar10_dir, download=False)
+    recorded = unpack_correct(load_record("resnet20")["test_correct"])
+    here = correct_per_image(load_net("resnet20"), data, device="cpu")
+    # in the training's number format (bf16) exactly; a CPU without bf16 scores in fp32, which
+    # may round a borderline image the other way: allow 10 of 10,000
+    assert (here != recorded).sum().item() <= 10

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from resnet_utils import Recipe, build_model, evaluate, fit, synthetic
+from resnet_utils.training.loop import correct_per_image
 from resnet_utils.training.step import schedule
 
 DATA = synthetic(256, 128, seed=0)
@@ -105,3 +106,14 @@ def test_autocast_can_be_switched_off_and_is_recorded(device):
     torch.manual_seed(0)
     history = fit(build_model("resnet8"), DATA, Recipe(epochs=1, batch_size=64), progress=False)
     assert history["precision"] == precision_name(autocast_dtype(device))  # the test device's
+
+
+def test_the_images_scored_right_one_by_one_make_the_test_accuracy(device):
+    data = synthetic(128, 96, seed=3)
+    model = build_model("resnet8").to(device)
+    fit(model, data, Recipe(epochs=1, batch_size=32), device=device, progress=False)
+    model.train()  # scoring leaves the mode as it found it
+    correct = correct_per_image(model, data, device=device)
+    _, accuracy = evaluate(model, data, device=device)
+    assert correct.dtype == torch.bool and correct.shape == (96,) and correct.device.type == "cpu"
+    assert correct.float().mean().item() == pytest.approx(accuracy) and model.training

@@ -3,6 +3,7 @@
 import math
 
 import pytest
+import torch
 from fakes import fake_run
 
 from resnet_utils.report.verdicts import LN10, Verdict, compare, learned, t975
@@ -16,6 +17,14 @@ def group(values, name="resnet20"):
 def test_t_quantiles_are_students():
     assert t975(2) == pytest.approx(4.303) and t975(4) == pytest.approx(2.776)
     assert t975(1000) == 1.96 and t975(0.5) == pytest.approx(12.706)
+
+
+def test_fractional_degrees_of_freedom_lie_between_their_whole_neighbours():
+    # scipy.stats.t.ppf(0.975, 2.47) = 3.606; the interpolation in 1/dof gives 3.663, above it
+    assert t975(2.47) == pytest.approx(3.663, abs=0.002)
+    values = [t975(d / 10) for d in range(10, 301)]
+    assert all(a >= b for a, b in zip(values, values[1:]))  # falls as the dof grow, no jump
+    assert t975(3.0) == pytest.approx(3.182) and t975(2.999) > t975(3.0) > t975(3.001)
 
 
 def test_a_clear_difference_is_lower_with_its_margin():
@@ -192,3 +201,69 @@ def test_tell_prints_the_sentence_and_nothing_for_no_sentence(capsys):
     verdict_of("not compared").tell(higher="H", lower="L")
     verdict_of("lower").tell(lower="", otherwise="O")
     assert capsys.readouterr().out == "H\n"
+
+
+def scored(accuracy_per_seed, shared, images=2_000, name="resnet20", seed_base=0):
+    """A group whose seeds get the first ``shared`` share of the images right (the easy ones
+    every net gets), plus each seed's own extra images up to its accuracy."""
+    runs = []
+    for i, acc in enumerate(accuracy_per_seed):
+        run = fake_run(0.5, acc, seed=seed_base + i, name=name)
+        correct = torch.zeros(images, dtype=torch.bool)
+        correct[: int(shared * images)] = True
+        extra = int(round(acc * images)) - int(shared * images)
+        generator = torch.Generator().manual_seed(seed_base + i)
+        rest = torch.randperm(images - int(shared * images), generator=generator)[:extra]
+        correct[int(shared * images) + rest] = True
+        run.test_correct = correct
+        runs.append(run)
+    return RunGroup(runs)
+
+
+def test_nets_scored_on_the_same_images_get_a_paired_and_tighter_test_set_margin():
+    a = scored([0.83, 0.84, 0.835], shared=0.78, name="resnet56")
+    b = scored([0.82, 0.825, 0.83], shared=0.78, name="resnet20", seed_base=10)
+    paired = compare(a, b, "test_acc", test_size=2_000)
+    unpaired = compare(a.finals("test_acc"), b.finals("test_acc"), "test_acc", test_size=2_000)
+    assert "2,000 test images, paired" in paired.basis
+    assert "paired" not in unpaired.basis
+    assert paired.margin < unpaired.margin
+    # the paired term is the variance over images of the seed-averaged difference, over N
+    diff = torch.stack(a.test_correct()).float().mean(0) - torch.stack(b.test_correct()).float().mean(0)
+    seed_var = a.std("test_acc") ** 2 / 3 + b.std("test_acc") ** 2 / 3
+    test_var = diff.var().item() / 2_000
+    dof = (seed_var + test_var) ** 2 / sum(
+        (s**2 / 3) ** 2 / 2 for s in (a.std("test_acc"), b.std("test_acc"))
+    )
+    assert paired.margin == pytest.approx(t975(dof) * math.sqrt(seed_var + test_var))
+
+
+def test_nets_right_on_the_same_images_leave_only_the_seed_spread():
+    a = scored([0.80, 0.81, 0.82], shared=0.78)
+    b = scored([0.80, 0.81, 0.82], shared=0.78)  # the same seeds: the same images right
+    v = compare(a, b, "test_acc")
+    seed_var = 2 * a.std("test_acc") ** 2 / 3
+    assert "paired" in v.basis and v.margin == pytest.approx(t975(4) * math.sqrt(seed_var))
+
+
+def test_the_unpaired_margin_stays_where_a_side_was_not_scored_per_image():
+    a = scored([0.83, 0.84, 0.835], shared=0.78)
+    b = group([(0.5, 0.82), (0.5, 0.825), (0.5, 0.83)])
+    with_scores = compare(a, b, "test_acc", test_size=2_000)
+    plain = compare(a.finals("test_acc"), b.finals("test_acc"), "test_acc", test_size=2_000)
+    assert with_scores.margin == pytest.approx(plain.margin) and "paired" not in with_scores.basis
+
+
+def test_test_sets_of_other_sizes_are_not_paired():
+    a = scored([0.83, 0.84], shared=0.78, images=2_000)
+    b = scored([0.82, 0.83], shared=0.78, images=1_000, seed_base=10)
+    assert "paired" not in compare(a, b, "test_acc", test_size=2_000).basis
+
+
+def test_test_error_is_one_minus_accuracy_with_the_same_paired_margin():
+    a = scored([0.83, 0.84, 0.835], shared=0.78, name="resnet56")
+    b = scored([0.82, 0.825, 0.83], shared=0.78, seed_base=10)
+    acc, err = compare(a, b, "test_acc"), compare(a, b, "test_error")
+    assert err.difference == pytest.approx(-acc.difference) and err.margin == pytest.approx(acc.margin)
+    opposite = {"higher": "lower", "lower": "higher"}
+    assert err.word == opposite.get(acc.word, acc.word) and err.better == acc.better

@@ -28,12 +28,19 @@ sys.path.insert(0, str(ROOT))
 import torch  # noqa: E402
 
 from resnet_utils.course.provenance import machine, versions  # noqa: E402
-from resnet_utils.course.reference import NETS_FOLDER, file_stem  # noqa: E402
+from resnet_utils.course.reference import (  # noqa: E402
+    NETS_FOLDER,
+    file_stem,
+    load_net,
+    load_record,
+    pack_correct,
+    shipped_seeds,
+)
 from resnet_utils.storage.atomic import save_json, save_tensors  # noqa: E402
 from resnet_utils.training.cache import RunCache  # noqa: E402
 from resnet_utils.training.cifar10 import load_cifar10  # noqa: E402
 from resnet_utils.training.hardware import describe_device  # noqa: E402
-from resnet_utils.training.loop import evaluate  # noqa: E402
+from resnet_utils.training.loop import correct_per_image, evaluate  # noqa: E402
 from resnet_utils.training.profiles import Recipe  # noqa: E402
 from resnet_utils.training.runs import CURVES, train  # noqa: E402
 
@@ -53,6 +60,8 @@ def ship_net(run, data, folder: str | Path, *, budget: str) -> dict:
     pt = folder / f"{file_stem(run.name, seed)}.pt"
     save_tensors(pt, weights)
     test_loss32, test_acc32 = evaluate(model, data, device="cpu", autocast=False)
+    # scored as the training scored it (its number format), so the mean is its test accuracy
+    correct = correct_per_image(model, data, device="cpu")
     history = run.history
     record = {
         "name": run.name,
@@ -74,6 +83,7 @@ def ship_net(run, data, folder: str | Path, *, budget: str) -> dict:
         "test_acc_fp32": test_acc32,
         "test_loss_fp32": test_loss32,
         "test_size": len(data.test_y),
+        "test_correct": pack_correct(correct),
         "train_size": len(data.train_y),
         "history": {k: history[k] for k in (*CURVES, "epoch", "lr", "seconds", "images_per_s")},
         "layout": run.spec["layout"],
@@ -82,6 +92,35 @@ def ship_net(run, data, folder: str | Path, *, budget: str) -> dict:
     }
     save_json(folder / f"{file_stem(run.name, seed)}.json", record, strict=True)
     return record
+
+
+def score_shipped(folder: Path, data_dir, nets) -> int:
+    """Add ``test_correct`` to every shipped record of ``nets`` that lacks it: the net is
+    loaded (its sha256 checked) and scored on the CPU in this machine's number format, which
+    is the training's where the nets were trained (the record's accuracy is checked against
+    it). The weights are not touched."""
+    data = None
+    for name in nets:
+        for seed in shipped_seeds(name, folder):
+            record = load_record(name, folder, seed=seed)
+            if "test_correct" in record:
+                continue
+            data = data or load_cifar10(data_dir, download=False)
+            correct = correct_per_image(load_net(name, folder, seed=seed), data, device="cpu")
+            accuracy = correct.float().mean().item()
+            if abs(accuracy - record["final"]["test_acc"]) > 0.0005:
+                print(
+                    f"{name} seed {seed}: scored {accuracy:.2%} here, its record says "
+                    f"{record['final']['test_acc']:.2%}: not written (another number format?)"
+                )
+                continue
+            record["test_correct"] = pack_correct(correct)
+            save_json(folder / f"{file_stem(name, seed)}.json", record, strict=True)
+            print(
+                f"{name} seed {seed}: {accuracy:.2%} of {len(correct):,} test images right, added",
+                flush=True,
+            )
+    return 0
 
 
 def main(argv=None) -> int:
@@ -101,7 +140,14 @@ def main(argv=None) -> int:
         metavar="SECONDS",
         help="start no net after this many seconds (one already training finishes)",
     )
+    parser.add_argument(
+        "--score",
+        action="store_true",
+        help="train nothing: add the per-image test scores to shipped records that lack them",
+    )
     args = parser.parse_args(argv)
+    if args.score:
+        return score_shipped(args.out, args.data, args.nets)
 
     recipe = Recipe(epochs=args.epochs)  # one-cycle, max lr 0.1, batch 128, wd 5e-4, crop+flip
     jobs = [(name, seed) for seed in args.seeds for name in args.nets]

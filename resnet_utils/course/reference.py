@@ -15,12 +15,15 @@ the verdicts and the plots as runs and groups.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
 from importlib import resources
 from pathlib import Path
 
+import numpy as np
+import torch
 from torch import nn
 
 from resnet_utils.models import build_model
@@ -161,7 +164,29 @@ def _as_run(record: dict) -> Run:
         "seed": record["seed"],
     }
     history = dict(record["history"], diverged=False, diverged_epoch=None)
-    return Run(name, spec, history, None, from_cache=True, title=f"{name} (reference)")
+    run = Run(name, spec, history, None, from_cache=True, title=f"{name} (reference)")
+    run.test_correct = unpack_correct(record.get("test_correct"))
+    return run
+
+
+def pack_correct(correct: torch.Tensor) -> dict:
+    """Which test images a net got right, as a record keeps it: 10,000 booleans in 1,250 bytes
+    (base64), so that two shipped nets can be compared image by image (a paired margin)."""
+    bits = np.packbits(correct.cpu().numpy().astype(bool))
+    return {"images": len(correct), "bits": base64.b64encode(bits.tobytes()).decode("ascii")}
+
+
+def unpack_correct(packed: dict | None) -> torch.Tensor | None:
+    """The booleans :func:`pack_correct` packed; None for a record without them (or a
+    damaged field: the comparison then falls back to the unpaired margin)."""
+    try:
+        bits = np.frombuffer(base64.b64decode(packed["bits"], validate=True), dtype=np.uint8)
+        images = int(packed["images"])
+    except (TypeError, KeyError, ValueError):
+        return None
+    if not 0 < images <= 8 * len(bits):
+        return None
+    return torch.from_numpy(np.unpackbits(bits)[:images].astype(bool))
 
 
 def reference_group(name: str, folder: str | Path | None = None) -> RunGroup:

@@ -30,6 +30,7 @@ from resnet_utils.training.hardware import (
     precision_name,
     using_threads,
 )
+from resnet_utils.training.loop import correct_per_image
 from resnet_utils.training.plan import make_plan, plan_heading
 from resnet_utils.training.profiles import PROFILE_ENV, Profile, get_profile
 from resnet_utils.training.runs import CURVES, Run, train
@@ -104,10 +105,11 @@ class Session:
         threads, newly = self._threads()
         if newly and (said := self.thread_choice.sentence()):
             print(said)
+        data_used = self.data if data is None else data
         for offset in range(seeds):
             run = train(
                 name,
-                self.data if data is None else data,
+                data_used,
                 self.recipe if recipe is None else recipe,
                 seed=self.seed + offset,
                 options=options,
@@ -116,6 +118,8 @@ class Session:
                 share_cpu=False if threads is None else threads,
             )
             run.title = title
+            if run.model is not None:  # a diverged run has no net to score
+                run.test_correct = correct_per_image(run.model, data_used, device=self.device)
             key = run.label if offset == 0 else f"{run.label}, seed {self.seed + offset}"
             self.runs[key] = run
             members.append(run)

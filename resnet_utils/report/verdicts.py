@@ -2,9 +2,11 @@
 
 Every comparative sentence a notebook prints goes through :func:`compare`. A difference
 counts only when it is larger than the margin: a 95% Welch t interval from the spread of
-the final values across seeds, plus, for test accuracy, the binomial sampling error of a
-test set of ``test_size`` images. Nets that have not learned (training loss still near
-ln 10, or accuracy near chance) are never ranked: :func:`learned` says so first.
+the final values across seeds, plus, for test accuracy, the test set's sampling error: paired
+when both nets were scored image by image on the same test images (a session's runs and the
+shipped reference nets are), else the binomial error of two test sets of ``test_size``
+images. Nets that have not learned (training loss still near ln 10, or accuracy near chance)
+are never ranked: :func:`learned` says so first.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from statistics import fmean, stdev
+
+import torch
 
 from resnet_utils.training.groups import RunGroup
 from resnet_utils.training.runs import Run
@@ -31,16 +35,46 @@ PERCENT = {"train_acc", "test_acc", "test_error", "train_error"}
 
 
 def t975(dof: float) -> float:
-    """The 97.5% quantile of Student's t (fractional degrees of freedom round down)."""
-    if dof < 1:
+    """The 97.5% quantile of Student's t. Welch's degrees of freedom are fractional: between
+    whole ones the quantile is interpolated linearly in 1/dof (checked against scipy's
+    ``t.ppf``: never below it, within 2% from 2 degrees of freedom up, within 19% between 1
+    and 2). Rounding down instead made a smaller variance give a wider margin: a paired
+    test-set term of 2.47 degrees of freedom read as 2 (t 4.30 instead of 3.61)."""
+    if dof <= 1:
         return _T975[0]
-    return _T975[int(dof) - 1] if dof <= len(_T975) else 1.96
+    if dof > len(_T975):
+        return 1.96
+    whole = int(dof)
+    if whole == dof:
+        return _T975[whole - 1]
+    share = (1 / whole - 1 / dof) / (1 / whole - 1 / (whole + 1))
+    return _T975[whole - 1] + share * (_T975[whole] - _T975[whole - 1])
 
 
 def as_group(side):
     """A RunGroup as it is; a single Run as a group of one (what a session's training gives);
     a number or a list of per-seed values as they are."""
     return RunGroup([side]) if isinstance(side, Run) else side
+
+
+def _paired_variance(a, b, test_size: int | None) -> tuple[float, int] | None:
+    """The test set's variance of the accuracy difference when both sides were scored image by
+    image on the same test set (``RunGroup.test_correct``): the variance over images of the
+    difference of their per-image scores (each averaged over seeds), over the number of
+    images. Both nets get the easy images right and the hard ones wrong, so this is far
+    smaller than the two accuracies' binomial variances added, which treat the nets as if
+    scored on independent test sets. None when a side has no per-image scores."""
+    if isinstance(a, (list, tuple, int, float)) or isinstance(b, (list, tuple, int, float)):
+        return None
+    scores_a, scores_b = as_group(a).test_correct(), as_group(b).test_correct()
+    if scores_a is None or scores_b is None:
+        return None
+    images = len(scores_a[0])
+    if images < 2 or len(scores_b[0]) != images or (test_size and test_size != images):
+        return None
+    mean_a = torch.stack(scores_a).float().mean(0)
+    mean_b = torch.stack(scores_b).float().mean(0)
+    return (mean_a - mean_b).var().item() / images, images
 
 
 def values_of(side, metric: str) -> list[float]:
@@ -181,10 +215,13 @@ def compare(
     """Is ``a``'s final ``metric`` higher or lower than ``b``'s, or within noise?
 
     ``a`` and ``b`` are RunGroups (a Run counts as a group of one) or lists of per-seed
-    values. The margin is ``t * sqrt(s_a^2/n_a + s_b^2/n_b + binomial terms)``: the seed
-    spread needs two seeds or more on a side; ``test_size`` adds each side's binomial
-    variance ``p(1-p)/N`` for an accuracy or error measured on N test images. ``samples``
-    names what the repeated values are ("seeds", or "directions").
+    values. The margin is ``t * sqrt(s_a^2/n_a + s_b^2/n_b + test-set term)``: the seed
+    spread needs two seeds or more on a side. For an accuracy or error, the test-set term is
+    the variance over the N test images of the two sides' per-image difference, over N, when
+    both were scored image by image on the same images (``RunGroup.test_correct``: paired);
+    else, given ``test_size`` = N, each side's binomial variance ``p(1-p)/N`` (unpaired, as
+    if the nets had been scored on two independent test sets: wider). ``samples`` names
+    what the repeated values are ("seeds", or "directions").
     """
     a_name, b_name = name_of(a, a_name), name_of(b, b_name)
     if check_learned:
@@ -220,10 +257,15 @@ def compare(
         parts.append(f"spread over {' and '.join(map(str, n_seeds))} {samples}")
     else:
         parts.append("one seed per side, so no seed spread")
-    binom_var = 0.0
-    if test_size and metric in ("test_acc", "test_error"):
-        binom_var = sum(m * (1 - m) / test_size for m in (ma, mb))
-        parts.append(f"{test_size:,} test images")
+    binom_var, images = 0.0, test_size
+    if metric in ("test_acc", "test_error"):
+        paired = _paired_variance(a, b, test_size)
+        if paired is not None:
+            binom_var, images = paired
+            parts.append(f"{images:,} test images, paired")
+        elif test_size:
+            binom_var = sum(m * (1 - m) / test_size for m in (ma, mb))
+            parts.append(f"{test_size:,} test images")
     if seed_var > 0 and sum(t * t / d for t, d in dof_terms) > 0:
         # Welch-Satterthwaite; the binomial part is a known variance (infinite dof)
         dof = (seed_var + binom_var) ** 2 / sum(t * t / d for t, d in dof_terms)
@@ -244,7 +286,7 @@ def compare(
         scale, unit = (100, " points") if metric in PERCENT else (1, "")
         reason = (
             f"the difference, {scale * abs(ma - mb):.1f}{unit}, is beyond the test set's noise "
-            f"(±{scale * margin:.1f}{unit} on {test_size:,} test images), but one run per net is "
+            f"(±{scale * margin:.1f}{unit} on {images:,} test images), but one run per net is "
             "not a verdict: another seed can move each net by more than that"
         )
         return Verdict("not compared", metric, a_name, b_name, ma, mb, margin, basis, reason)

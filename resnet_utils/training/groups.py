@@ -6,6 +6,8 @@ import math
 from dataclasses import dataclass
 from statistics import fmean, stdev
 
+import torch
+
 from resnet_utils.training.runs import Run
 
 
@@ -55,6 +57,14 @@ class RunGroup:
     def finals(self, metric: str) -> list[float]:
         """The final value of ``metric`` of every seed that did not diverge."""
         return [v for run in self.finished if (v := run.final(metric)) is not None]
+
+    def test_correct(self) -> list[torch.Tensor] | None:
+        """Per finished seed, which test images it got right; None unless every seed was scored
+        on test sets of one size (then :func:`~resnet_utils.report.verdicts.compare` pairs them)."""
+        scored = [run.test_correct for run in self.finished]
+        if not scored or any(s is None for s in scored) or len({len(s) for s in scored}) != 1:
+            return None
+        return scored
 
     def mean(self, metric: str) -> float:
         values = self.finals(metric)

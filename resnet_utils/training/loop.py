@@ -171,22 +171,45 @@ def evaluate(
 ) -> tuple[float, float]:
     """Mean loss and accuracy on the test split: no augmentation, large batches."""
     device = pick_device(device) if device is not None else next(model.parameters()).device
+    loss_sum = torch.zeros((), device=device)
+    correct = torch.zeros((), device=device, dtype=torch.long)
+    for logits, labels in _test_batches(model, data, device, autocast):
+        loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
+        correct += (logits.argmax(1) == labels).sum()
+    n = len(data.test_y)
+    return loss_sum.item() / n, correct.item() / n
+
+
+@torch.no_grad()
+def correct_per_image(
+    model: nn.Module, data: ImageData, *, device: str | torch.device | None = None, autocast: bool = True
+) -> torch.Tensor:
+    """Which test images the net classifies right (bool, on the CPU), scored as :func:`evaluate`
+    scores them (its mean is the test accuracy). Two nets scored on the same images differ on
+    fewer images than their accuracies suggest (the easy ones both get right), which is what
+    :func:`~resnet_utils.report.verdicts.compare`'s paired margin rests on."""
+    device = pick_device(device) if device is not None else next(model.parameters()).device
+    right = [
+        logits.argmax(1) == labels for logits, labels in _test_batches(model, data, device, autocast)
+    ]
+    return torch.cat(right).cpu() if right else torch.zeros(0, dtype=torch.bool)
+
+
+def _test_batches(model: nn.Module, data: ImageData, device: torch.device, autocast: bool):
+    """The net's logits on the test split, batch by batch, with their labels: eval mode, no
+    augmentation, the training's number format (unless ``autocast`` is False)."""
     amp_dtype = autocast_dtype(device) if autocast else None
     was_training = model.training
     model.eval()
-    loss_sum = torch.zeros((), device=device)
-    correct = torch.zeros((), device=device, dtype=torch.long)
     test_x, test_y = data.test_x.to(device), data.test_y.to(device)
-    for start in range(0, len(test_y), EVAL_BATCH):
-        images = normalize(test_x[start : start + EVAL_BATCH])
-        labels = test_y[start : start + EVAL_BATCH]
-        with autocast_context(device, amp_dtype):
-            logits = model(images.contiguous(memory_format=torch.channels_last))
-        loss_sum += F.cross_entropy(logits.float(), labels, reduction="sum")
-        correct += (logits.argmax(1) == labels).sum()
-    model.train(was_training)
-    n = len(test_y)
-    return loss_sum.item() / n, correct.item() / n
+    try:
+        for start in range(0, len(test_y), EVAL_BATCH):
+            images = normalize(test_x[start : start + EVAL_BATCH])
+            with autocast_context(device, amp_dtype):
+                logits = model(images.contiguous(memory_format=torch.channels_last))
+            yield logits, test_y[start : start + EVAL_BATCH]
+    finally:
+        model.train(was_training)
 
 
 def _sound(loss: float) -> bool:

@@ -30,6 +30,8 @@ class Run:
     from_cache: bool
     options: dict = field(default_factory=dict)
     title: str | None = None  # a name for plots and tables; default: the model name and options
+    # which test images the final net classifies right (bool), when scored: compare pairs them
+    test_correct: torch.Tensor | None = None
 
     @property
     def label(self) -> str:
@@ -45,6 +47,10 @@ class Run:
         return f"{self.label}: {source} ({sum(self.history['seconds']):.0f} s of training)"
 
     def final(self, metric: str) -> float | None:
+        """The last epoch's ``metric``; ``test_error`` is one minus the test accuracy."""
+        if metric == "test_error":
+            accuracy = self.final("test_acc")
+            return None if accuracy is None else 1 - accuracy
         values = self.history[metric]
         return values[-1] if values else None
 
