@@ -83,7 +83,10 @@ def test_a_group_is_drawn_as_a_mean_with_a_band():
     ]
     assert len(bands) == 1
     labels = [line.get_label() for line in ax.get_lines()]
-    assert any("mean of 3 seeds, band: min-max" in label for label in labels)
+    assert labels[:2] == ["resnet20", "resnet20"]  # the legend names the nets only
+    # what the lines and the band are is said once, under the figure
+    notes = [t.get_text() for t in fig.texts]
+    assert notes == ["lines: mean over the seeds (3); shaded: lowest to highest seed."]
     mean_line = ax.get_lines()[0]
     assert mean_line.get_ydata()[-1] == pytest.approx(1.1)
     assert all(float(t).is_integer() for t in ax.get_xticks())

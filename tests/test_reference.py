@@ -137,7 +137,9 @@ def test_the_reference_panel_has_both_sides_on_shared_axes(shipped, capsys):
     fig = show_beside_references({"resnet8": group, "plain8": group}, folder=folder)
     left, right = fig.axes[0], fig.axes[1]
     assert left.get_shared_y_axes().joined(left, right)
-    assert [line.get_label() for line in right.get_lines()] == ["resnet8 (reference) (mean of 1 seed)"]
+    assert [line.get_label() for line in right.get_lines()] == ["resnet8 (reference)"]
+    # the same net, one colour on both sides (its family's, its depth's shade)
+    assert left.get_lines()[0].get_color() == right.get_lines()[0].get_color()
     assert "resnet8: 1 seed (0), 128 training images" in capsys.readouterr().out
     assert show_beside_references({"plain110": group}, folder=folder) is None
 

@@ -84,9 +84,11 @@ def test_response_curves_are_drawn_in_their_given_style_in_both_panels_and_the_l
     for ax in fig.axes:
         style = {line.get_label(): line.get_linestyle() for line in ax.get_lines()}
         assert style == {"net, trained": "-", "net, at init": "--"}
-        legend = ax.get_legend()
-        assert [h.get_linestyle() for h in legend.legend_handles] == ["-", "--"]
-        assert legend.get_texts()[0].get_fontsize() < plt.rcParams["font.size"]  # "small"
+    # one legend for both panels, beside the right one (issue 29: legends off the curves)
+    assert fig.axes[0].get_legend() is None
+    legend = fig.axes[1].get_legend()
+    assert [h.get_linestyle() for h in legend.legend_handles] == ["-", "--"]
+    assert legend.get_texts()[0].get_fontsize() < plt.rcParams["font.size"]  # "small"
     plt.close("all")
 
 

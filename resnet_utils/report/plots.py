@@ -1,13 +1,23 @@
-"""The course's standard figures, drawn from histories and measurements (no training here)."""
+"""The course's standard figures, drawn from histories and measurements (no training here),
+all in one visual language (:mod:`resnet_utils.report.style`): a hue per family, a shade per
+depth, dashed at initialisation, the seed band said once, legends beside the data."""
 
 from __future__ import annotations
 
 import math
 import re
+from statistics import fmean
 
 import matplotlib.pyplot as plt
 
-from resnet_utils.report.verdicts import CHANCE
+from resnet_utils.report.style import (
+    FAMILY_WORDS,
+    band_note,
+    colour_of,
+    legend_beside,
+    line_style,
+)
+from resnet_utils.report.verdicts import CHANCE, PERCENT
 from resnet_utils.training.groups import RunGroup
 
 METRIC_LABELS = {
@@ -15,6 +25,7 @@ METRIC_LABELS = {
     "test_loss": "test loss",
     "train_acc": "training accuracy",
     "test_acc": "test accuracy",
+    "test_error": "test error",
     "lr": "learning rate",
 }
 
@@ -25,13 +36,15 @@ def metric_panels(metrics):
     return fig, axes[0]
 
 
-def label_epoch_panel(ax, metric: str, **legend) -> None:
-    """Epochs across, the metric's name up, a light grid and the legend."""
+def label_epoch_panel(ax, metric: str, *, legend: bool = True) -> None:
+    """Epochs across, the metric's name up, a light grid and (unless told not) the legend,
+    beside the panel."""
     ax.set_xlabel("epoch")
     integer_ticks(ax)
     ax.set_ylabel(METRIC_LABELS.get(metric, metric))
     ax.grid(alpha=0.3)
-    ax.legend(**legend)
+    if legend:
+        legend_beside(ax)
 
 
 def plot_curves(runs, metrics=("train_loss", "test_acc"), *, title: str | None = None):
@@ -48,29 +61,42 @@ def plot_curves(runs, metrics=("train_loss", "test_acc"), *, title: str | None =
                 plot_group(ax, run, metric)
                 continue
             h = run.history
-            (line,) = ax.plot(h["epoch"], h[metric], marker="o", ms=3, label=run.label)
+            (line,) = ax.plot(
+                h["epoch"], h[metric], marker="o", ms=3, label=run.label, **line_style(run.label)
+            )
             if h.get("diverged"):
                 finite = [v for v in h[metric] if math.isfinite(v)]
                 if finite:
                     ax.plot(h["epoch"][-1:], finite[-1:], "x", color=line.get_color(), ms=10)
                 line.set_label(f"{run.label} (diverged in epoch {h['diverged_epoch']})")
-        label_epoch_panel(ax, metric, fontsize="small")
+        label_epoch_panel(ax, metric, legend=False)
+    legend_beside(axes[-1])
+    _say_the_band(fig, runs)
     if title:
         fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def plot_group(ax, group, metric: str, *, color=None) -> None:
-    """A RunGroup's mean curve, with its min-max band over seeds when it has more than one."""
+def _say_the_band(fig, groups) -> None:
+    """Under the figure, once: lines are means over seeds, the shading their range."""
+    seeds = sorted({len(g.finished) for g in groups if isinstance(g, RunGroup) and len(g.finished) > 1})
+    if seeds:
+        band_note(fig, seeds, what="lines: mean over the seeds")
+
+
+def plot_group(ax, group, metric: str, *, color=None, at_init: bool = False) -> None:
+    """A RunGroup's mean curve in its family's colour, with its band from the lowest to the
+    highest seed when it has more than one (the figure says so once: :func:`_say_the_band`)."""
     epochs, mean, low, high = group.curve(metric)
-    n = len(group.finished)
-    label = f"{group.label} (mean of {n} seed{'s' if n != 1 else ''}"
-    label += ", band: min-max)" if n > 1 else ")"
-    if group.diverged_seeds:
-        label += f", {len(group.diverged_seeds)} diverged"
-    (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=label, color=color)
-    if n > 1:
+    label = group.label
+    if diverged := len(group.diverged_seeds):
+        label += f" ({diverged} seed{'s' if diverged > 1 else ''} diverged)"
+    style = line_style(group.label, at_init=at_init)
+    if color is not None:
+        style["color"] = color
+    (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=label, **style)
+    if len(group.finished) > 1:
         ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2, lw=0)
 
 
@@ -78,27 +104,76 @@ def plot_beside(
     yours: dict, references: dict, metrics=("train_loss", "test_acc"), *, references_title: str
 ):
     """Your groups (left) and reference groups (right), metric by metric on shared y-axes; a
-    reference takes the colour of your group of its name. Each side has its own epoch axis:
+    net has its family's colour on both sides. Each side has its own epoch axis:
     the budgets differ. ``references_title`` says what the references were trained on."""
     fig, axes = plt.subplots(
         len(metrics), 2, figsize=(10.4, 3.4 * len(metrics)), sharey="row", squeeze=False
     )
-    colours = {}
     for row, metric in zip(axes, metrics):
-        for name, group in yours.items():
+        for group in yours.values():
             plot_group(row[0], group, metric)
-            colours[name] = row[0].get_lines()[-1].get_color()
-        for name, group in references.items():
-            plot_group(row[1], group, metric, color=colours.get(name))
+        for group in references.values():
+            plot_group(row[1], group, metric)
         for ax in row:
             ax.set_xlabel("epoch")
             integer_ticks(ax)
             ax.grid(alpha=0.3)
-            ax.legend(fontsize="small")
+        legend_beside(row[1])
         row[0].set_ylabel(METRIC_LABELS.get(metric, metric))
+    _say_the_band(fig, [*yours.values(), *references.values()])
     epochs = len(next(iter(yours.values())).runs[0].history["epoch"])
     axes[0][0].set_title(f"your runs ({epochs} epochs)")
     axes[0][1].set_title(references_title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_depth(
+    groups: dict[tuple[str, int], RunGroup],
+    metrics=("test_error", "train_loss"),
+    *,
+    published: dict[str, dict[int, float]] | None = None,
+    published_label: str = "published",
+):
+    """He et al. (2015) Fig. 6 as one picture: each metric against depth, one line per family
+    (its mean over seeds, shaded from the lowest to the highest seed), and published values
+    (``{family: {depth: value}}``, in the metric's unit) as open markers beside ours.
+
+    ``groups`` is keyed by (family, depth), e.g. ``("plain", 20)``."""
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics) + 2.2, 3.8), squeeze=False)
+    families = sorted({family for family, _ in groups}, key=lambda f: f != "plain")
+    for ax, metric in zip(axes[0], metrics):
+        scale = 100 if metric in PERCENT else 1
+        for family in families:
+            depths = sorted(d for f, d in groups if f == family)
+            rows = [(d, [scale * v for v in groups[family, d].finals(metric)]) for d in depths]
+            rows = [(d, v) for d, v in rows if v]
+            if not rows:
+                continue
+            xs = [d for d, _ in rows]
+            colour = colour_of(f"{family}{max(xs)}")
+            seeds = sorted({len(v) for _, v in rows})
+            counts = f"{seeds[0]}" if len(seeds) == 1 else f"{seeds[0]}-{seeds[-1]}"
+            label = f"{FAMILY_WORDS[family]} ({counts} seeds)"
+            ax.plot(xs, [fmean(v) for _, v in rows], "o-", color=colour, label=label)
+            ax.fill_between(xs, [min(v) for _, v in rows], [max(v) for _, v in rows], color=colour,
+                            alpha=0.2, lw=0)  # fmt: skip
+            paper = (published or {}).get(family, {}) if metric == "test_error" else {}
+            if paper:
+                ds = sorted(paper)
+                ax.plot(ds, [paper[d] for d in ds], "s--", mfc="none", color=colour, lw=1,
+                        label=f"{FAMILY_WORDS[family]}, {published_label}")  # fmt: skip
+        ax.set_xlabel("depth (weighted layers)")
+        ax.set_xticks(sorted({d for _, d in groups}))
+        unit = " (%)" if scale == 100 else ""
+        ax.set_ylabel(f"final {METRIC_LABELS.get(metric, metric.replace('_', ' '))}{unit}")
+        ax.grid(alpha=0.3)
+    handles = {}  # the published values are drawn on one panel only: gather every panel's
+    for ax in axes[0]:
+        handles.update({label: h for h, label in zip(*ax.get_legend_handles_labels())})
+    axes[0][-1].legend(list(handles.values()), list(handles), loc="upper left",
+                       bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")  # fmt: skip
+    _say_the_band(fig, groups.values())
     fig.tight_layout()
     return fig
 
@@ -123,7 +198,7 @@ def plot_final(groups: dict, metric: str, *, ax=None, title: str | None = None):
         if not values:
             ax.text(i, 0, "diverged", rotation=90, ha="center", va="bottom", fontsize=7)
             continue
-        ax.bar(i, sum(values) / len(values), color="C0", alpha=0.35,
+        ax.bar(i, sum(values) / len(values), color=colour_of(str(name)), alpha=0.35,
                yerr=scale * group.std(metric) if len(values) > 1 else None, capsize=3)  # fmt: skip
         ax.plot([i] * len(values), values, "k.", ms=4)
     ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
@@ -141,12 +216,13 @@ def plot_layer_norms(curves: dict[str, list[float]], *, title: str | None = None
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     for label, norms in curves.items():
-        ax.semilogy(range(1, len(norms) + 1), norms, marker=".", label=label)
+        style = line_style(label, at_init="init" in label)
+        ax.semilogy(range(1, len(norms) + 1), norms, marker=".", label=label, **style)
     ax.set_xlabel("layer (1 = first conv, last = linear)")
     integer_ticks(ax)
     ax.set_ylabel("gradient norm of the weights")
     ax.grid(alpha=0.3, which="both")
-    ax.legend()
+    legend_beside(ax)
     if title:
         ax.set_title(title)
     ax.figure.tight_layout()
@@ -167,7 +243,7 @@ def plot_responses(
     styles = styles or {}
     fig, (by_layer, by_size) = plt.subplots(1, 2, figsize=(11, 3.8))
     for label, stds in curves.items():
-        style = styles.get(label, {})
+        style = {**line_style(label, at_init="init" in label), **styles.get(label, {})}
         by_layer.plot(range(1, len(stds) + 1), stds, marker=".", label=label, **style)
         by_size.plot(range(1, len(stds) + 1), sorted(stds, reverse=True), label=label, **style)
     by_layer.set_xlabel("3x3 layer (in forward order)")
@@ -176,7 +252,7 @@ def plot_responses(
         integer_ticks(ax)
         ax.set_ylabel("std of the response")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=legend_fontsize)
+    legend_beside(by_size, **({"fontsize": legend_fontsize} if legend_fontsize else {}))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -195,7 +271,7 @@ def plot_lesions(
     for label, accuracies in results.items():
         (line,) = ax.plot(
             [names.index(n) for n in accuracies], list(accuracies.values()), marker="o", ms=3,
-            label=f"{label}, one block deleted",
+            label=f"{label}, one block deleted", color=colour_of(label),
         )  # fmt: skip
         ax.axhline(
             baselines[label], color=line.get_color(), ls="--", lw=1,
@@ -207,7 +283,7 @@ def plot_lesions(
     ax.set_ylabel("test accuracy")
     ax.set_ylim(0, None)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    legend_beside(ax)
     fig.tight_layout()
     return fig
 
@@ -262,10 +338,11 @@ def plot_slices(
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     for label, (coords, values) in slices.items():
-        ax.plot(coords, values, marker=".", label=label, **styles.get(label, {}))
+        style = {**line_style(label), **styles.get(label, {})}
+        ax.plot(coords, values, marker=".", label=label, **style)
     ax.set_xlabel("step along the direction (0 = trained weights)")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize="small")
+    legend_beside(ax)
     ax.figure.tight_layout()
     return ax
