@@ -29,6 +29,7 @@ from resnet_utils.course.session import Session
 from resnet_utils.report.verdicts import compare
 from resnet_utils.training.cifar10 import load_cifar10
 from resnet_utils.training.groups import RunGroup
+from resnet_utils.training.hardware import autocast_dtype, precision_name
 from resnet_utils.training.loop import correct_per_image, evaluate
 from resnet_utils.training.profiles import Recipe
 from resnet_utils.training.runs import train
@@ -278,8 +279,14 @@ def test_every_shipped_net_carries_its_per_image_test_scores():
 
 def test_a_shipped_net_rescored_here_gets_the_same_images_right(real_cifar10_dir):
     data = load_cifar10(real_cifar10_dir, download=False)
-    recorded = unpack_correct(load_record("resnet20")["test_correct"])
+    record = load_record("resnet20")
+    recorded = unpack_correct(record["test_correct"])
     here = correct_per_image(load_net("resnet20"), data, device="cpu")
-    # in the training's number format (bf16) exactly; a CPU without bf16 scores in fp32, which
-    # may round a borderline image the other way: allow 10 of 10,000
-    assert (here != recorded).sum().item() <= 10
+    differ = (here != recorded).sum().item()
+    if precision_name(autocast_dtype(torch.device("cpu"))) == record["precision"]:
+        assert differ == 0  # scored in the training's number format: image for image
+    else:
+        # another format (fp32 on a CPU without bf16, or fp16) rounds borderline images the
+        # other way, both ways: 28 of 10,000 in fp32 on the bf16 development CPU
+        assert differ <= 100
+        assert abs(here.float().mean().item() - record["final"]["test_acc"]) <= 0.002
