@@ -85,17 +85,14 @@ def _say_the_band(fig, groups) -> None:
         band_note(fig, seeds, what="lines: mean over the seeds")
 
 
-def plot_group(ax, group, metric: str, *, color=None, at_init: bool = False) -> None:
+def plot_group(ax, group, metric: str) -> None:
     """A RunGroup's mean curve in its family's colour, with its band from the lowest to the
     highest seed when it has more than one (the figure says so once: :func:`_say_the_band`)."""
     epochs, mean, low, high = group.curve(metric)
     label = group.label
     if diverged := len(group.diverged_seeds):
         label += f" ({diverged} seed{'s' if diverged > 1 else ''} diverged)"
-    style = line_style(group.label, at_init=at_init)
-    if color is not None:
-        style["color"] = color
-    (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=label, **style)
+    (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=label, **line_style(group.label))
     if len(group.finished) > 1:
         ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2, lw=0)
 
@@ -168,11 +165,8 @@ def plot_depth(
         unit = " (%)" if scale == 100 else ""
         ax.set_ylabel(f"final {METRIC_LABELS.get(metric, metric.replace('_', ' '))}{unit}")
         ax.grid(alpha=0.3)
-    handles = {}  # the published values are drawn on one panel only: gather every panel's
-    for ax in axes[0]:
-        handles.update({label: h for h, label in zip(*ax.get_legend_handles_labels())})
-    axes[0][-1].legend(list(handles.values()), list(handles), loc="upper left",
-                       bbox_to_anchor=(1.01, 1.0), frameon=False, fontsize="small")  # fmt: skip
+    # the published values are drawn on the first panel only: the legend names them too
+    legend_beside(axes[0][-1], panels=axes[0][:-1])
     _say_the_band(fig, groups.values())
     fig.tight_layout()
     return fig

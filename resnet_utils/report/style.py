@@ -64,9 +64,13 @@ def band_note(fig, seeds: int | list[int], *, what: str = "lines: mean over seed
              ha="left", va="top", color="0.3")  # fmt: skip
 
 
-def legend_beside(ax, **options) -> None:
-    """The legend to the right of the panel, outside the data, without a frame."""
-    handles, labels = ax.get_legend_handles_labels()
+def legend_beside(ax, *, panels=(), **options) -> None:
+    """The legend to the right of the panel, outside the data, without a frame; with
+    ``panels``, it also names what only those other panels draw (each label once)."""
+    entries = {}
+    for panel in (*panels, ax):
+        entries.update({label: h for h, label in zip(*panel.get_legend_handles_labels())})
+    handles, labels = list(entries.values()), list(entries)
     if not handles:
         return
     options = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "frameon": False,
