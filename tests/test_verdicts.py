@@ -1,6 +1,7 @@
 """The verdict helper and seed groups: margins, the did-it-learn guard, group statistics."""
 
 import math
+from statistics import fmean
 
 import pytest
 import torch
@@ -267,3 +268,17 @@ def test_test_error_is_one_minus_accuracy_with_the_same_paired_margin():
     assert err.difference == pytest.approx(-acc.difference) and err.margin == pytest.approx(acc.margin)
     opposite = {"higher": "lower", "lower": "higher"}
     assert err.word == opposite.get(acc.word, acc.word) and err.better == acc.better
+
+
+def test_a_log_comparison_compares_orders_of_magnitude_and_says_so():
+    """Gradient ratios of 400 to 3,800 across seeds: on the raw scale one large seed sets the
+    margin; on log10 the same numbers are three tight values."""
+    deep, shallow = [2050.0, 394.0, 3760.0], [6.7, 5.5, 9.1]
+    verdict = compare(deep, shallow, "gradient ratio", log=True, a_name="plain56", b_name="resnet56")
+    assert verdict.metric == "log10 gradient ratio"
+    assert verdict.word == "higher"
+    expected = fmean(math.log10(v) for v in deep) - fmean(math.log10(v) for v in shallow)
+    assert verdict.difference == pytest.approx(expected)
+    assert str(verdict).startswith("log10 gradient ratio: plain56 ")
+    with pytest.raises(ValueError, match="positive"):
+        compare([1.0, 0.0], [1.0, 2.0], "ratio", log=True)

@@ -211,6 +211,7 @@ def compare(
     b_name: str = "b",
     check_learned: bool = True,
     samples: str = "seeds",
+    log: bool = False,
 ) -> Verdict:
     """Is ``a``'s final ``metric`` higher or lower than ``b``'s, or within noise?
 
@@ -222,7 +223,21 @@ def compare(
     else, given ``test_size`` = N, each side's binomial variance ``p(1-p)/N`` (unpaired, as
     if the nets had been scored on two independent test sets: wider). ``samples`` names
     what the repeated values are ("seeds", or "directions").
+
+    ``log=True`` compares the log10 of each value (lists of positive numbers): for a quantity
+    whose seeds spread over orders of magnitude (a gradient ratio, a loss rise), where one
+    large seed would otherwise set both the mean and the margin. The metric is named
+    "log10 ..." so that the printed numbers say which scale they are on.
     """
+    if log:
+        for side in (a, b):
+            if not isinstance(side, (list, tuple)) or not all(v > 0 for v in side):
+                raise ValueError(
+                    "compare(..., log=True) takes two lists of positive numbers (per-seed values); "
+                    f"got {side!r:.80}"
+                )
+        a, b = [math.log10(v) for v in a], [math.log10(v) for v in b]
+        metric = f"log10 {metric}"
     a_name, b_name = name_of(a, a_name), name_of(b, b_name)
     if check_learned:
         for side, name in ((a, a_name), (b, b_name)):
