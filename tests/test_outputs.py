@@ -148,3 +148,41 @@ def test_lesions_of_nets_with_different_blocks_share_one_axis_in_forward_order()
     lines = {line.get_label(): line for line in ax.get_lines()}
     assert list(lines["plain, one block deleted"].get_xdata()) == [0, 2]  # layer2.1 over layer2.1
     assert list(lines["resnet, one block deleted"].get_xdata()) == [0, 1, 2]
+
+
+def test_the_screen_shows_no_local_data_path_and_no_summary_path_it_was_not_asked_for(
+    tmp_path, cache_dir, capsys, monkeypatch
+):
+    """Review clutter: a folder on the machine that ran the notebook says nothing to its reader;
+    `make execute`'s summary folder ($RESNET_SUMMARY_DIR) is a temporary one."""
+    from resnet_utils.course.session import _without_path
+
+    line = (
+        "CIFAR-10 from /tmp/a, b, stratified subset 10000/2000 (seed 0): 10000 train / 2000 test images"
+    )
+    assert (
+        _without_path(line)
+        == "CIFAR-10, stratified subset 10000/2000 (seed 0): 10000 train / 2000 test images"
+    )
+    assert (
+        _without_path("CIFAR-10 from /x: 50000 train / 10000 test images")
+        == "CIFAR-10: 50000 train / 10000 test images"
+    )
+    session = _session(tmp_path)
+    session.summary_dir = None
+    monkeypatch.setenv("RESNET_SUMMARY_DIR", str(tmp_path / "quiet"))
+    session.finish({})
+    shown = capsys.readouterr().out
+    assert (tmp_path / "quiet" / "01_degradation.json").exists() and "summary written" not in shown
+
+
+def test_basis_says_once_what_every_verdict_rests_on(tmp_path, cache_dir, capsys):
+    session = _session(tmp_path)
+    a = RunGroup([fake_run(0.5, 0.8, seed=s) for s in range(3)])
+    b = RunGroup([fake_run(0.5, 0.8, seed=s) for s in range(2)])
+    session.basis(a, a)
+    assert capsys.readouterr().out == (
+        "Each verdict rests on 3 seeds per net, 64 training and 32 test images, 2 epochs.\n"
+    )
+    session.basis(a, b, per="variant")
+    assert "2-3 seeds per variant" in capsys.readouterr().out

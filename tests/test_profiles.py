@@ -63,3 +63,18 @@ def test_the_colab_profile_says_it_is_untimed_and_meant_for_a_gpu():
     assert "50,000" in on_gpu and "not been measured" in on_gpu and "Runtime menu" not in on_gpu
     on_colab_cpu = device_advice("colab", torch.device("cpu"), colab=True)
     assert "Runtime menu" in on_colab_cpu
+
+
+def test_the_gpu_advice_gives_what_this_notebook_trains_under_the_gpu_profile():
+    """Review W3: nb4 and nb5 train 10,000 images under 'colab', not the profile's 50,000."""
+    from resnet_utils.course.guidance import device_advice
+
+    cpu = torch.device("cpu")
+    assert "(all 50,000 images, 20 epochs)" in device_advice(
+        "quick", cpu, colab=False, notebook="01_degradation"
+    )
+    nb5 = device_advice("quick", cpu, colab=False, notebook="05_skip_variants")
+    assert "(10,000 images, 20 epochs)" in nb5 and "50,000" not in nb5
+    nb4 = device_advice("full", torch.device("cuda"), colab=False, notebook="04_deep_resnets")
+    assert "60 epochs" in nb4 and "164" not in nb4
+    assert "minutes" not in device_advice("quick", cpu, colab=False)

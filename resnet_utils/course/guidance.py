@@ -23,9 +23,16 @@ COLAB_GPU_STEPS = (
 )
 
 
-def device_advice(profile: Profile | str, device: torch.device, colab: bool | None = None) -> str:
+def device_advice(
+    profile: Profile | str,
+    device: torch.device,
+    colab: bool | None = None,
+    notebook: str | None = None,
+) -> str:
     """A few sentences for the student: the profile this hardware runs and what to expect,
-    written from the profiles' own fields (training/profiles.py)."""
+    written from the profiles' own fields (training/profiles.py) and, given ``notebook``, from
+    what that notebook trains under them (course/budgets.py: notebook 5 trains 10,000 images
+    under 'colab', not the profile's 50,000)."""
     profile = get_profile(profile) if isinstance(profile, str) else profile
     colab = in_colab() if colab is None else colab
     on_gpu = device.type == "cuda"
@@ -40,7 +47,7 @@ def device_advice(profile: Profile | str, device: torch.device, colab: bool | No
         where = "a GPU" if on_gpu else "this CPU"
         lines.append(
             f"{name} profile on {where} ({precision_name(autocast_dtype(device))}): a subset of the "
-            "real CIFAR-10 images and short schedules, so the effects show in minutes. The plan "
+            "real CIFAR-10 images and short schedules, sized for a laptop CPU. The plan "
             "printed before the first training says how long it takes here, from steps timed on "
             "this machine; running the notebook again loads the finished runs."
         )
@@ -50,14 +57,14 @@ def device_advice(profile: Profile | str, device: torch.device, colab: bool | No
                 COLAB_GPU_STEPS
                 if colab
                 else f"With a CUDA GPU, profile 'auto' picks the {gpu.name} profile "
-                f"({_images(gpu)} images, {gpu.recipe.epochs} epochs)."
+                f"({_scale(gpu, notebook)})."
             )
     elif profile.recipe.schedule == "onecycle":  # every image, a short schedule: one sitting
         paper = get_profile("full")
         lines.append(
-            f"{name} profile: {_images(profile)} training images and a {epochs}-epoch one-cycle "
-            "schedule, sized for one sitting on a GPU such as Colab's T4 (the paper's "
-            f"{paper.recipe.epochs} epochs: profile '{paper.name}'). Its running time on a T4 has "
+            f"{name} profile ({_scale(profile, notebook)}): one-cycle schedules, "
+            "sized for one sitting on a GPU such as Colab's T4 (longer: profile "
+            f"'{paper.name}', {_scale(paper, notebook)}). Its running time on a T4 has "
             "not been measured for this course yet: the plan printed before the first training "
             "estimates it from timed steps on this machine."
         )
@@ -68,15 +75,36 @@ def device_advice(profile: Profile | str, device: torch.device, colab: bool | No
     else:  # the paper's recipe
         quick = get_profile(CPU_PROFILE)
         times = CIFAR10_TRAIN_IMAGES * epochs / (quick.train_size * quick.recipe.epochs)
+        size = (
+            f"{_images(profile)} training images and the paper's recipe, {epochs} epochs per net: "
+            f"{times:.0f} times the training of the {quick.name} profile "
+            f"({quick.train_size:,} images, {quick.recipe.epochs} epochs)"
+        )
+        if notebook is not None and _scale(profile, notebook) != _scale(profile, None):
+            size = f"{_scale(profile, notebook)}, a step schedule in the paper's proportions"
         lines.append(
-            f"{name} profile: {_images(profile)} training images and the paper's recipe, {epochs} "
-            f"epochs per net: {times:.0f} times the training of the {quick.name} profile "
-            f"({quick.train_size:,} images, {quick.recipe.epochs} epochs). Its running time has "
-            "not been measured for this course yet; it is meant for a GPU."
+            f"{name} profile: {size}. Its running time has not been measured for this course yet; "
+            "it is meant for a GPU."
         )
         if not on_gpu and colab:
             lines.append(COLAB_GPU_STEPS)
     return "\n".join(lines)
+
+
+def _scale(profile: Profile, notebook: str | None) -> str:
+    """'all 50,000 images, 20 epochs': what a profile trains, for ``notebook`` if given (each of
+    its trainings, when they differ), else the profile's own."""
+    if notebook is None:
+        return f"{_images(profile)} images, {profile.recipe.epochs} epochs"
+    from resnet_utils.course.budgets import budget  # the table imports the profiles, as we do
+
+    scales = []
+    for training in budget(notebook, profile).trainings:
+        job = training.jobs[0]
+        images = f"all {CIFAR10_TRAIN_IMAGES:,}" if job.train_images is None else f"{job.train_images:,}"
+        scale = f"{images} images, {job.recipe.epochs} epochs"
+        scales += [scale] if scale not in scales else []
+    return "; then ".join(scales) or "no training in this notebook"
 
 
 def _images(profile: Profile) -> str:

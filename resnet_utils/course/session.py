@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import time
 import warnings
@@ -18,6 +19,7 @@ from resnet_utils.course.guidance import device_advice, long_plan_advice
 from resnet_utils.course.params import check_in_place, summary_folder
 from resnet_utils.course.provenance import versions
 from resnet_utils.course.reference import available
+from resnet_utils.report.verdicts import as_group
 from resnet_utils.storage.atomic import save_json
 from resnet_utils.storage.paths import cache_root, describe_storage, use_storage
 from resnet_utils.training.cifar10 import load_cifar10
@@ -37,6 +39,8 @@ from resnet_utils.training.runs import CURVES, Run, train
 from resnet_utils.training.sharing import ThreadChoice, choose_threads
 
 SUMMARY_ENV = "RESNET_SUMMARY_DIR"
+# "CIFAR-10 from <folder>[, stratified subset ...]: N train / M test images" (ImageData.describe)
+DATA_PATH = re.compile(r" from .*?(, stratified subset [^:]*)?(: \d+ train / \d+ test images)$")
 
 
 @dataclass
@@ -164,6 +168,20 @@ class Session:
         if advice := long_plan_advice(plan.seconds, shipped, self.device):
             print(advice)
 
+    def basis(self, *groups, per: str = "net", data: ImageData | None = None, recipe=None) -> None:
+        """Print what every verdict below rests on, once for the cell: the seeds per net (of
+        ``groups``), the training and test images, and the epochs (this notebook's, or the
+        ``data`` and ``recipe`` given: a budget of its own)."""
+        data = self.data if data is None else data
+        recipe = self.recipe if recipe is None else recipe
+        counts = sorted({len(as_group(group).runs) for group in groups}) or [1]
+        seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
+        print(
+            f"Each verdict rests on {seeds} seed{'s' * (counts[-1] != 1)} per {per}, "
+            f"{len(data.train_y):,} training and {len(data.test_y):,} test images, "
+            f"{recipe.epochs} epochs."
+        )
+
     def _threads(self) -> tuple[int | None, bool]:
         """The CPU threads this session's runs train with (None: torch's count, on a GPU or
         under smoke, whose runs take a second and whose outputs stay the same everywhere),
@@ -190,15 +208,17 @@ class Session:
             f"momentum {r.momentum}, weight decay {r.weight_decay}",
             "device": describe_device(self.device),
             "precision": precision_name(autocast_dtype(self.device)),
-            "data": self.data.describe(),
+            "data": self.data.describe(),  # the path shown in the file, not on screen
             "storage": describe_storage(cache_root()),
             "versions": versions(),
             "started": self.started_at,
         }
 
     def show(self) -> None:
-        _display(_format(self.provenance()), update=False)
-        print(device_advice(self.profile, self.device))
+        shown = self.provenance()
+        shown["data"] = _without_path(shown["data"])
+        _display(_format(shown), update=False)
+        print(device_advice(self.profile, self.device, notebook=self.notebook))
 
     def finish(self, summary: dict) -> dict:
         """Add the wall time to the provenance shown at the top and write the JSON summary
@@ -220,12 +240,14 @@ class Session:
             label: {curve: run.history[curve] for curve in CURVES} for label, run in self.runs.items()
         }
         on_screen = {k: v for k, v in record.items() if k not in ("results", "histories")}
+        on_screen["data"] = _without_path(on_screen["data"])
         _display(_format(on_screen), update=True)
         folder = self.summary_dir or os.environ.get(SUMMARY_ENV)
         if folder:
             path = Path(folder) / f"{self.notebook}.json"
             save_json(path, record)
-            print(f"summary written to {path}")
+            if self.summary_dir:  # asked for in the notebook; `make execute`'s folder is its own
+                print(f"summary written to {path}")
         print(timing_sentence(record, self.profile.name))
         return record
 
@@ -307,6 +329,12 @@ def _profile_reason(asked: str) -> str:
     if os.environ.get(PROFILE_ENV, "").strip():
         return f"auto, from ${PROFILE_ENV}"
     return "auto: " + ("a GPU is present" if torch.cuda.is_available() else "no GPU, so the CPU profile")
+
+
+def _without_path(data: str) -> str:
+    """The data line without the folder the images were read from: a path on the machine that
+    ran the notebook says nothing to its reader (the JSON summary keeps it)."""
+    return DATA_PATH.sub(r"\1\2", data)
 
 
 def _format(info: dict) -> str:
