@@ -214,3 +214,25 @@ def test_make_sync_passes_keep_to_the_tool(tmp_path):
     command = line.replace(".venv/bin/python tools/sync.py", "printf '%s\\n'", 1)
     words = subprocess.run(["sh", "-c", command], cwd=ROOT, capture_output=True, text=True).stdout
     assert words.splitlines()[-2:] == ["--keep", "ipynb"]
+
+
+def test_a_top_level_stub_asks_only_for_what_the_check_reads():
+    """Review (student copies): "answer with a letter" stubs listed the solution's intermediate
+    variables (`pairs = ...`, `sides = ...`), asking for a computation the notebook never shows."""
+    import nbformat
+
+    student = load_tool("student")
+    solution = "# BEGIN SOLUTION\nsides = {1}\nseed_answer = 'a'\n# END SOLUTION"
+    cells = [
+        nbformat.v4.new_code_cell(s)
+        for s in (solution, "checks.residual_loss_on_every_seed(seed_answer, runs)")
+    ]
+    cells[0].metadata["tags"] = ["solution"]
+    copy = student.student_notebook(nbformat.v4.new_notebook(cells=cells), "t.ipynb")
+    code = [line for line in copy.cells[0].source.splitlines() if not line.startswith("#")]
+    assert code == ["seed_answer = ..."]
+    # a check that reads none of the assigned names: every one is asked for, as before
+    assert student.stub_source(solution, "h", checked={"other"}).splitlines()[-2:] == [
+        "sides = ...",
+        "seed_answer = ...",
+    ]

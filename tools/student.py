@@ -39,8 +39,11 @@ VALUE_NOTICE = "Your turn: replace ... with your answer, run the cell, then run 
 HINT_LINE = re.compile(r"^\s*#\s*hint:", re.I)
 
 
-def stub_source(source: str, hint: str, where: str = "a solution cell") -> str:
-    """The cell's source with each marked solution replaced by a stub that gives ``hint``."""
+def stub_source(
+    source: str, hint: str, where: str = "a solution cell", checked: set[str] | None = None
+) -> str:
+    """The cell's source with each marked solution replaced by a stub that gives ``hint``.
+    ``checked``: the names the check cell reads; a top-level stub asks for those only."""
     lines, out, i = source.splitlines(), [], 0
     while i < len(lines):
         line = lines[i]
@@ -69,17 +72,23 @@ def stub_source(source: str, hint: str, where: str = "a solution cell") -> str:
             out.extend(f"{indent}    {piece!r}" for piece in pieces)
             out.append(f"{indent})")
         else:
-            out.extend(_value_stub(lines[begin + 1 : i], hint, where))
+            out.extend(_value_stub(lines[begin + 1 : i], hint, where, checked))
         i += 1
     return "\n".join(out)
 
 
-def _value_stub(solution: list[str], hint: str, where: str) -> list[str]:
-    """``name = ...`` for each name a top-level solution assigns, under the hint as comments."""
+def _value_stub(
+    solution: list[str], hint: str, where: str, checked: set[str] | None = None
+) -> list[str]:
+    """``name = ...`` for each name a top-level solution assigns that the check reads (every
+    name it assigns when the check reads none), under the hint as comments. The solution's
+    intermediate variables stay out of the stub: a question asking for a letter asks for a
+    letter, not for the teacher's way to it."""
     names = []
     for node in ast.parse("\n".join(solution)).body:
         targets = node.targets if isinstance(node, ast.Assign) else [getattr(node, "target", None)]
         names += [t.id for t in targets if isinstance(t, ast.Name) and t.id not in names]
+    names = [n for n in names if n in (checked or ())] or names
     if not names:
         raise ValueError(f"{where}: a top-level solution must assign the answer to a name")
     comments = textwrap.wrap(VALUE_NOTICE + " Hint: " + hint, 92)
@@ -100,7 +109,10 @@ def student_notebook(notebook: nbformat.NotebookNode, name: str) -> nbformat.Not
             if SOLUTION_TAG in cell.metadata.get("tags", []):
                 where = f"{name}, cell {index}"
                 exercise = exercise_checked_after(copy.cells[index + 1 :], where)
-                cell.source = stub_source(cell.source, HINTS[exercise][0], where)
+                checked = names_read(
+                    next(c for c in copy.cells[index + 1 :] if c.cell_type == "code").source
+                )
+                cell.source = stub_source(cell.source, HINTS[exercise][0], where, checked)
                 solutions += 1
         elif cell.cell_type == "markdown":
             cell.source = COLAB_PATH.sub(r"\1student/", cell.source)
@@ -119,6 +131,15 @@ def exercise_checked_after(cells: list, where: str) -> str:
             f"checks.NAME(...) with NAME one of {', '.join(sorted(HINTS))}; found {called or 'none'}"
         )
     return called[0]
+
+
+def names_read(source: str) -> set[str]:
+    """Every name the source reads (the check cell's arguments among them)."""
+    return {
+        node.id
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
 
 
 def checks_called(source: str) -> list[str]:
