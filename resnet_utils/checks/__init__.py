@@ -16,7 +16,7 @@ from resnet_utils.checks import (
     skip_connections,
     skip_variants,
 )
-from resnet_utils.checks.choices import accuracy_band, loss_bands, per_seed
+from resnet_utils.checks.choices import accuracy_band, loss_bands, per_seed, seed_agreement
 from resnet_utils.checks.common import HINTS, CheckFailed, hint
 from resnet_utils.checks.predictions import outcome_of, predict, reveal
 
@@ -36,5 +36,6 @@ __all__ = [
     "per_seed",
     "predict",
     "reveal",
+    "seed_agreement",
     *sorted(EXERCISES),
 ]
