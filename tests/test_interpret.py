@@ -56,7 +56,7 @@ def test_an_untrained_net_gives_no_outcome_to_predict(capsys):
     "groups, right, wrong, says",
     [
         (DEEP_WORSE, "a", "b", "higher on 3, lower on 0 and within the noise on 0 of 3 seeds"),
-        (MIXED, "b", "a", "higher on 2, lower on 1 and within the noise on 0 of 3 seeds (seed 0: "),
+        (MIXED, "e", "a", "higher on 2, lower on 1 and within the noise on 0 of 3 seeds (seed 0: "),
     ],
 )
 def test_seed_agreement_is_read_from_the_per_seed_numbers(groups, right, wrong, says, capsys):
@@ -78,12 +78,12 @@ def test_seeds_are_paired_by_seed_not_by_position():
     )
     b = _group("plain20", [1.2, 1.2, 1.2])
     assert [s for s, _, _ in checks.per_seed(a, b, "train_loss")] == [0, 2]
-    checks.deep_loss_on_every_seed("b", a, b)  # seed 0 higher, seed 2 lower
+    checks.deep_loss_on_every_seed("e", a, b)  # seed 0 higher, seed 2 lower
 
 
 def test_a_choice_must_be_one_of_the_letters_and_an_empty_one_is_unanswered(capsys):
     with pytest.raises(
-        checks.CheckFailed, match="answer with one letter of 'a', 'b', 'c', 'd'; you gave 'yes'"
+        checks.CheckFailed, match="answer with one letter of 'a', 'b', 'c', 'd', 'e'; you gave 'yes'"
     ):
         checks.residual_loss_on_every_seed("yes", *DEEP_WORSE)
     checks.residual_loss_on_every_seed(..., *DEEP_WORSE)
@@ -132,6 +132,37 @@ def test_wins_of_a_few_test_images_are_within_the_test_sets_noise(capsys):
     checks.preact_on_every_seed("a", _acc_group([0.65, 0.66, 0.64], "preact"), original, test_size=2000)
     # without a test-set size there is no band: any difference is a win
     checks.preact_on_every_seed("a", tiny, original)
+
+
+def test_within_the_noise_contradicts_no_seed_beyond_it_and_opposite_directions_disagree(capsys):
+    """He et al.'s full pre-activation against the original on three seeds: +1.6, +4.3 and
+    +1.7 points against a band of about 3.0 (2,000 test images) is one seed beyond the noise
+    and two within it, all the same way: (b), not "the seeds disagree" (e)."""
+    original = _acc_group([0.371, 0.359, 0.360], "original")
+    preact = _acc_group([0.387, 0.402, 0.377], "preact")
+    bands = checks.choices.accuracy_bands(preact, original, 2000)
+    assert sorted(bands) == [0, 1, 2] and all(0.029 < b < 0.031 for b in bands.values())
+    assert checks.choices.seed_agreement(preact, original, "test_acc", bands) == "b"
+    checks.preact_on_every_seed("b", preact, original, test_size=2000)
+    assert "higher on 1, lower on 0 and within" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed, match="contradicts none beyond it") as failure:
+        checks.preact_on_every_seed("e", preact, original, test_size=2000)
+    assert "seed 1: full pre-activation 40.2%, original 35.9% (difference +4.3 points" in str(
+        failure.value
+    )
+    with pytest.raises(
+        checks.CheckFailed, match="needs every seed higher, beyond the noise: here 1 of 3"
+    ):
+        checks.preact_on_every_seed("a", preact, original, test_size=2000)
+    opposite = _acc_group([0.420, 0.300, 0.361], "preact")  # +4.9, -5.9, +0.1 points
+    assert checks.choices.seed_agreement(opposite, original, "test_acc", bands) == "e"
+    with pytest.raises(checks.CheckFailed, match="opposite directions"):
+        checks.preact_on_every_seed("b", opposite, original, test_size=2000)
+    lower = _acc_group([0.330, 0.320, 0.321], "preact")
+    assert checks.choices.seed_agreement(lower, original, "test_acc", bands) == "c"
+    assert checks.choices.seed_agreement(original, original, "test_acc", bands) == "d"
+    nothing_in_common = RunGroup([fake_run(1.0, 0.6, seed=7, name="preact")])
+    assert checks.choices.seed_agreement(nothing_in_common, original, "test_acc") is None
 
 
 def test_the_loss_band_comes_from_each_seeds_per_image_spread_and_the_image_count():

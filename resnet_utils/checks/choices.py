@@ -16,11 +16,14 @@ from torch import nn
 from resnet_utils.checks.common import CheckFailed, passed
 from resnet_utils.report.verdicts import learned
 
+# What a comparison of two nets can do seed by seed: (b) and (e) differ in whether a seed goes
+# the other way beyond the noise; a difference within the noise contradicts none beyond it.
 SEED_STATEMENTS = {
-    "a": "on every seed, {a}'s {metric} is higher than {b}'s, by more than {noise}",
-    "b": "on some seeds it is higher, on others not (lower, or within {noise}): the seeds disagree",
-    "c": "on every seed, {a}'s {metric} is lower than {b}'s, by more than {noise}",
-    "d": "on every seed the difference is within {noise}",
+    "a": "{a}'s {metric} is higher than {b}'s on every seed, beyond {noise}",
+    "b": "beyond {noise} on some seeds only, in one direction; the others within it",
+    "c": "{a}'s {metric} is lower than {b}'s on every seed, beyond {noise}",
+    "d": "within {noise} on every seed",
+    "e": "beyond {noise} in opposite directions on different seeds: the seeds disagree",
 }
 Z95 = 1.96  # a two-sided 95% band of a normal sampling error
 
@@ -53,6 +56,11 @@ def accuracy_band(x: float, y: float, images: int) -> float:
     """Half-width of the 95% band of the difference of two accuracies measured on ``images``
     test images each: their binomial sampling error. One image of 2,000 is 0.05 points."""
     return Z95 * math.sqrt((x * (1 - x) + y * (1 - y)) / images)
+
+
+def accuracy_bands(a, b, images: int) -> dict[int, float]:
+    """Per common seed: :func:`accuracy_band` of that seed's two test accuracies."""
+    return {s: accuracy_band(x, y, images) for s, x, y in per_seed(a, b, "test_acc")}
 
 
 @torch.no_grad()
@@ -90,14 +98,25 @@ def loss_bands(a, b, sample, images: int) -> dict[int, float]:
     }
 
 
-def seed_agreement(a, b, metric: str, bands: dict[int, float] | None = None) -> str:
-    """'a' when a is higher on every common seed by more than that seed's band, 'c' when lower
-    on every one, 'd' when every difference is within its band, 'b' otherwise."""
-    bands = bands or {}
-    sides = [_side(x - y, bands.get(s, 0.0)) for s, x, y in per_seed(a, b, metric)]
-    if not sides or len(set(sides)) > 1:
+def seed_agreement(a, b, metric: str, bands: dict[int, float] | None = None) -> str | None:
+    """The letter of :data:`SEED_STATEMENTS` that the per-seed differences of a and b support,
+    each seed's difference read against its band (``bands``, by seed; none: any difference
+    counts). None when the two have no finished seed in common."""
+    sides = _sides(a, b, metric, bands or {})
+    if not sides:
+        return None
+    beyond = {side for side in sides if side != 0}
+    if len(beyond) == 2:
+        return "e"
+    if not beyond:
+        return "d"
+    if 0 in sides:
         return "b"
-    return {1: "a", -1: "c", 0: "d"}[sides[0]]
+    return "a" if beyond == {1} else "c"
+
+
+def _sides(a, b, metric: str, bands: dict[int, float]) -> list[int]:
+    return [_side(x - y, bands.get(s, 0.0)) for s, x, y in per_seed(a, b, metric)]
 
 
 def _side(difference: float, band: float) -> int:
@@ -105,6 +124,32 @@ def _side(difference: float, band: float) -> int:
     if abs(difference) <= band:
         return 0
     return 1 if difference > 0 else -1
+
+
+def _why_not(letter: str, sides: list[int]) -> str:
+    """Why the per-seed differences (``sides``, as :func:`_side` gives them) rule out the
+    statement ``letter``, in words."""
+    n, higher, lower = len(sides), sides.count(1), sides.count(-1)
+    beyond = higher + lower
+    if letter == "a":
+        return f"It needs every seed higher, beyond the noise: here {higher} of {n}."
+    if letter == "c":
+        return f"It needs every seed lower, beyond the noise: here {lower} of {n}."
+    if letter == "d":
+        return f"It needs every difference within the noise: here {n - beyond} of {n}."
+    if higher and lower:
+        return "Some seeds are beyond the noise in opposite directions: the seeds disagree."
+    if letter == "b":
+        return "It needs some seeds beyond the noise and the others within it; " + (
+            "none is beyond it." if not beyond else "every seed is beyond it, the same way."
+        )
+    direction = "higher" if higher else "lower"
+    return "It needs seeds beyond the noise in opposite directions; " + (
+        "none is beyond it."
+        if not beyond
+        else f"every seed beyond it is {direction}, and a difference within the noise "
+        "contradicts none beyond it."
+    )
 
 
 def check_seed_agreement(
@@ -138,7 +183,7 @@ def check_seed_agreement(
         + (f", band {band_text(bands[s])})" if s in bands else ")")
         for s, x, y in pairs
     )
-    sides = [_side(x - y, bands.get(s, 0.0)) for s, x, y in pairs]
+    sides = _sides(a, b, metric, bands)
     counts = (
         f"{a_name}'s {what} is higher on {sides.count(1)}, lower on {sides.count(-1)} and within "
         f"{noise} on {sides.count(0)} of {len(pairs)} seeds ({listing})."
@@ -148,5 +193,7 @@ def check_seed_agreement(
     for side, name in ((a, a_name), (b, b_name)):
         if not (status := learned(side)).ok:
             counts += f" Mind: {name} has not trained enough to be ranked ({status.reason})."
-    why = {letter: counts for letter in statements}
-    pick(answer, statements, seed_agreement(a, b, metric, bands), why)
+    correct = seed_agreement(a, b, metric, bands)
+    why = {letter: f"{_why_not(letter, sides)} {counts}" for letter in statements}
+    why[correct] = counts
+    pick(answer, statements, correct, why)

@@ -110,17 +110,20 @@ def imagenet_stem_shapes(answer: dict) -> None:
 
 
 TABLE_1_GMACS = {50: 3.8, 101: 7.6}  # He et al. 2015, Table 1 (224x224, 1000 classes)
+# The paper does not state its counting convention (which layers it counts, how it rounds):
+# a count within 2% of the table's is taken as the table's.
+TOLERANCE = 0.02
 PLACEMENT_STATEMENTS = {
-    "a": "v1, the stride on the first 1x1 conv, gives Table 1's counts (within 0.1 G)",
-    "b": "v1.5, the stride on the 3x3 conv, gives Table 1's counts (within 0.1 G)",
-    "c": "neither placement comes within 0.1 G of Table 1's counts",
+    "a": "v1, the stride on the first 1x1 conv, gives Table 1's counts (within 2%)",
+    "b": "v1.5, the stride on the 3x3 conv, gives Table 1's counts (within 2%)",
+    "c": "neither placement comes within 2% of Table 1's counts",
 }
 
 
 @exercise(
     "compare each column of the table with Table 1's column, net by net",
-    "ResNet-50: Table 1 says 3.8 G; which column is within 0.1 G of it, and does the same column "
-    "come within 0.1 G of 7.6 for ResNet-101?",
+    "ResNet-50: Table 1 says 3.8 G; which column is within 2% of it (0.08 G), and does the same "
+    "column come within 2% of 7.6 G for ResNet-101?",
 )
 def stride_placement(answer) -> None:
     """Which stride placement reproduces the multiply-adds of He et al. 2015, Table 1?"""
@@ -131,7 +134,7 @@ def stride_placement(answer) -> None:
             / 1e9
             for d in TABLE_1_GMACS
         }
-        matches[letter] = all(abs(counts[d] - g) <= 0.1 for d, g in TABLE_1_GMACS.items())
+        matches[letter] = all(abs(counts[d] - g) <= TOLERANCE * g for d, g in TABLE_1_GMACS.items())
         matches[letter + "_text"] = ", ".join(f"ResNet-{d} {c:.2f} G" for d, c in counts.items())
     correct = "a" if matches["a"] and not matches["b"] else "b" if matches["b"] else "c"
     table = f"Table 1: 3.8 and 7.6 G; v1: {matches['a_text']}; v1.5: {matches['b_text']}."

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from resnet_utils.checks.choices import accuracy_band, check_seed_agreement, per_seed
+from resnet_utils.checks.choices import accuracy_bands, check_seed_agreement
 from resnet_utils.checks.common import (
     CheckFailed,
     as_number,
@@ -148,16 +148,16 @@ def shortcut_scale_after(answer, *, scale: float = 0.5, block_count: int = 54) -
 
 
 @exercise(
-    "the verdict compares means; here compare the two variants seed by seed",
-    "checks.per_seed(preact, original, 'test_acc') lists (seed, pre-activation's accuracy, the "
-    "original's); look at the sign of each difference, and whether it is larger than the test "
-    "set's noise (checks.accuracy_band(x, y, test_size))",
+    "the verdict compares means; here compare the two nets seed by seed, as the figure of "
+    "differences does with a dot per seed",
+    "each dot is one seed's difference from the original, the grey band one seed's test-set "
+    "noise: is each dot beyond the band, and on which side? (checks.per_seed(preact, original, "
+    "'test_acc') and checks.accuracy_bands(preact, original, test_size) give the numbers)",
 )
 def preact_on_every_seed(answer, preact, original, test_size: int | None = None) -> None:
     """Is full pre-activation's test accuracy above the original's on every seed, beyond the
     binomial noise of ``test_size`` test images?"""
-    pairs = per_seed(preact, original, "test_acc")
-    bands = {s: accuracy_band(x, y, test_size) for s, x, y in pairs} if test_size else None
+    bands = accuracy_bands(preact, original, test_size) if test_size else None
     noise = f"the test set's noise ({test_size:,} images)" if test_size else "the noise"
     check_seed_agreement(
         answer, preact, original, "test_acc", "full pre-activation", "original", bands, noise
