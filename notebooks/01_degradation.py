@@ -32,8 +32,9 @@
 # 3. the gradient norm of every layer, with and without BatchNorm, to see whether
 #    *vanishing gradients* explain what you saw.
 #
-# Every number below comes from this notebook's own run; the first output says which
-# profile, device and data produced it.
+# Every number below comes from this notebook's own runs (the first output says which
+# profile, device and data produced them), from the reference nets the course ships (named
+# where used), or from the papers (cited with their table or section).
 
 # %% tags=["colab-setup"]
 # In Colab only (elsewhere nothing): install this course's package at the version these
@@ -61,7 +62,7 @@ storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cach
 # in Colab, "/content/drive/MyDrive/resnet-course" keeps them on Drive across runtimes
 
 # %%
-import math
+import inspect
 from statistics import median
 
 import matplotlib.pyplot as plt
@@ -74,18 +75,19 @@ from resnet_utils import (
     compare,
     count_parameters,
     depth_slider,
+    first_to_last_ratio,
     gradients_at_init,
     init_gradient_curves,
     learned,
     plot_curves,
     plot_final,
     plot_layer_norms,
-    spread,
-    spreads_at_init,
+    ratios_at_init,
     stage_shapes,
     start,
     weighted_layers,
 )
+from resnet_utils.training.step import TrainingStep
 
 session = start("01_degradation", vars())  # checks the parameters above, then loads the data
 depths = list(session.budget.depths)  # the nets to train, shallowest first
@@ -99,7 +101,8 @@ depths = list(session.budget.depths)  # the nets to train, shallowest first
 # n = 3 blocks per stage and plain-56 has n = 9.
 #
 # *Common mistake:* stacking `depth` blocks of two convs each. "Depth 20" built that way
-# has 41 weighted layers, and "depth 56" has 113.
+# has 2 x 20 + 2 = 42 weighted layers (with the first conv and the linear layer), and
+# "depth 56" has 114.
 
 # %%
 # NBVAL_CHECK_OUTPUT
@@ -126,15 +129,20 @@ for part, shape in stage_shapes(build_model("plain56")):
 # ## Training plain nets of different depths with one recipe
 #
 # Same data, same optimiser and schedule; only the depth changes. The first output above
-# says what the recipe is in this run, and the plan below how many images it trains on (the
-# `quick` profile trains on a class-balanced subset for a few minutes; `full` is the
-# paper's recipe on a GPU).
-#
+# says what the recipe is in this run, and the plan below how many images it trains on and
+# for how long on this machine (the `quick` profile trains on a class-balanced subset;
+# `full` is the paper's recipe, for a GPU). One step of that training, as the course's
+# `TrainingStep` takes it: a forward pass under autocast (bf16 where the hardware has it),
+# the cross-entropy loss, the backward pass, and the optimiser and learning-rate schedule
+# each stepping once (`scaler` matters only for fp16, on a GPU without bf16).
 # One run is one draw: another seed gives another initialisation and another batch order,
 # and the final numbers move. So each net is trained with `seeds` seeds, and every
 # comparison below says whether the difference is larger than that spread (a 95% interval
 # from the seeds and, for test accuracy, the sampling error of the test images). A finished
 # run is stored in the run cache, so running this cell again loads it.
+
+# %%
+print(inspect.getsource(TrainingStep.__call__))
 
 # %% [markdown]
 # **Your prediction first.** Before training: with the same recipe and budget, which net will
@@ -162,18 +170,14 @@ fig = plot_curves(
 plt.show()
 
 # %% [markdown]
-# Before reading the verdict, a prediction of your own: **which net ends with the lower
-# training loss, and by how much?** If the deeper net were *overfitting*, it would fit the
-# training set at least as well as the shallow one and fall behind on the test set only.
-# Degradation is the deeper net falling behind on the **training** set itself.
+# What to look for: if the deeper net were *overfitting*, it would fit the training set at
+# least as well as the shallow one and fall behind on the test set only. Degradation is the
+# deeper net falling behind on the **training** set itself.
 
 # %%
 shallow, deep = groups[depths[0]], groups[depths[-1]]
 n_test = len(session.data.test_y)
-print(
-    f"Each verdict rests on {len(deep.runs)} seed{'s' * (len(deep.runs) != 1)} per net, "
-    f"{len(session.data.train_y):,} training and {n_test:,} test images, {session.recipe.epochs} epochs."
-)
+session.basis(deep, shallow)
 loss_verdict = compare(deep, shallow, "train_loss")
 print(loss_verdict)
 print(compare(deep, shallow, "test_acc", test_size=n_test))
@@ -204,27 +208,24 @@ plt.show()
 # **Read the figure: does the verdict hold seed by seed?** The verdict compares means. Each dot
 # above is one seed, and the same seed means the same batch order for both nets. Which
 # statement does this run support? (a) on every seed, the deeper net's training loss is higher
-# than the shallower net's, by more than that seed's noise; (b) on some seeds it is higher, on
-# others not (lower, or within the noise): the seeds disagree; (c) on every seed, the deeper
-# net's training loss is lower, by more than the noise; (d) on every seed the difference is
-# within the noise. The noise of one seed's training loss, a mean over the training images: the
-# per-image spread of the loss (measured on 500 training images) over the square root of their
-# number, as a 95% band. Answer with a letter.
+# than the shallower net's, by more than that seed's noise; (b) beyond the noise on some seeds
+# only, in one direction, and within it on the others; (c) on every seed, the deeper net's
+# training loss is lower, by more than the noise; (d) on every seed the difference is within
+# the noise; (e) beyond the noise in opposite directions on different seeds: the seeds
+# disagree. The noise of one seed's training loss, a mean over the training images: the
+# per-image spread of the loss (measured on the 500 training images sampled below) over the
+# square root of their number, as a 95% band. Answer with a letter.
+
+# %%
+loss_sample = session.data.sample(500, seed=seed, split="train")  # for the noise bands
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
-loss_sample = session.data.sample(500, seed=seed, split="train")
-n_train = len(session.data.train_y)
-bands = checks.loss_bands(deep, shallow, loss_sample, n_train)
-sides = {
-    0 if abs(x - y) <= bands[s] else 1 if x > y else -1
-    for s, x, y in checks.per_seed(deep, shallow, "train_loss")
-}
-seed_answer = "b" if len(sides) != 1 else {1: "a", -1: "c", 0: "d"}[sides.pop()]
+bands = checks.loss_bands(deep, shallow, loss_sample, len(session.data.train_y))
+seed_answer = checks.seed_agreement(deep, shallow, "train_loss", bands)
 # END SOLUTION
 
 # %%
-loss_sample = session.data.sample(500, seed=seed, split="train")
 checks.deep_loss_on_every_seed(seed_answer, deep, shallow, loss_sample, len(session.data.train_y))
 
 # %% [markdown]
@@ -250,15 +251,15 @@ if len(fitted) == len(groups):
     print("Both nets fit their training data: a gap here cannot be slowness.")
 else:
     print(
-        "At least one net is far from fitting its training data, so this run alone cannot tell "
-        "'the deeper plain net fits worse' from 'the deeper plain net fits more slowly'. To test "
-        "it, re-run this notebook with a larger `epochs` (2x or 3x) and see whether the verdict "
-        "above stays: the paper's answer, on ImageNet at 3x, is that it does. Notebook 2 gives a "
-        "second "
-        "answer: a residual net of the same depth trained with this same budget."
+        "At least one net is far from fitting its training data: this run alone cannot tell "
+        "'the deeper plain net fits worse' from 'it fits more slowly'."
     )
 
 # %% [markdown]
+# To test slowness, re-run this notebook with a larger `epochs` (2x or 3x) and see whether
+# the verdict above stays: the paper's answer, on ImageNet at 3x, is that it does. Notebook 2
+# gives a second answer: a residual net of the same depth trained with this same budget.
+
 # ## Is it vanishing gradients?
 #
 # The usual story: in a deep net the gradient shrinks layer by layer on its way back to
@@ -282,11 +283,6 @@ for ax, (depth, norms) in zip(axes[0], trained_norms.items()):
         title=f"plain{depth} with BatchNorm, during training",
     )
 plt.show()
-for depth, norms in trained_norms.items():
-    print(
-        f"plain{depth}: first-conv / last-conv gradient norm, epoch 1: {spread(norms[0]):.3g}, "
-        f"last epoch: {spread(norms[-1]):.3g}"
-    )
 
 # %% [markdown]
 # The control for a trained net is the same net before training. At initialisation, on one
@@ -303,150 +299,127 @@ for ax, (depth, curves) in zip(axes[0], at_init.items()):
     plot_layer_norms(curves, ax=ax, title=f"plain{depth} at initialisation (seed {seed})")
 plt.show()
 init_seeds = range(seed, seed + 5)
-bn_spreads = {d: spreads_at_init(f"plain{d}", images, labels, seeds=init_seeds) for d in depths}
-for depth, values in bn_spreads.items():
+bn_ratios = {d: ratios_at_init(f"plain{d}", images, labels, seeds=init_seeds) for d in depths}
+for depth, values in bn_ratios.items():
     print(
         f"plain{depth} with BatchNorm at init, first-conv / last-conv gradient norm over 5 init "
         f"seeds: median {sorted(values)[2]:.3g} (min {min(values):.3g}, max {max(values):.3g})"
     )
 
 # %%
-deep_bn = bn_spreads[depths[-1]]
-shallow_bn = bn_spreads[depths[0]]
-# ratios spread over orders of magnitude: compared on a log scale (log10 of each seed's ratio)
-depth_verdict = compare(
-    [math.log10(v) for v in deep_bn],
-    [math.log10(v) for v in shallow_bn],
-    "log10 gradient ratio at init",
-    a_name=f"plain{depths[-1]}",
-    b_name=f"plain{depths[0]}",
+deep_bn, shallow_bn = bn_ratios[depths[-1]], bn_ratios[depths[0]]
+# the ratios spread over orders of magnitude: compared on log10
+print(
+    compare(
+        deep_bn, shallow_bn, "gradient ratio at init", log=True, a_name=deep.label, b_name=shallow.label
+    )
 )
-print(depth_verdict)
 if min(deep_bn) > 10:
     print(
-        f"With BatchNorm, plain-{depths[-1]}'s gradient does not vanish: it EXPLODES toward the "
-        f"input. At init its first conv gets {min(deep_bn):.3g} to {max(deep_bn):.3g} times the "
-        f"gradient of its last conv."
-    )
-depth_verdict.tell(higher="The ratio is larger in the deeper net, beyond the spread of the init seeds.")
-if depths[-1] in trained_norms:
-    norms = trained_norms[depths[-1]]
-    print(
-        f"Averaged over its first epoch of training, plain-{depths[-1]}'s ratio is "
-        f"{spread(norms[0]):.3g}; in the last epoch {spread(norms[-1]):.3g}."
+        f"With BatchNorm, plain-{depths[-1]}'s gradient does not vanish at init: it EXPLODES toward "
+        f"the input; its first conv gets {min(deep_bn):.3g} to {max(deep_bn):.3g} times the gradient "
+        "of its last conv."
     )
 
 # %% [markdown]
-# This is what mean-field theory predicts for deep BatchNorm nets without shortcuts: each
-# BN layer, normalising over a batch, multiplies the gradient on its way back by a factor
-# a little above 1, so it grows geometrically with depth (Yang et al., *A Mean Field Theory
-# of Batch Normalization*, ICLR 2019). Balduzzi et al. (2017, *The Shattered Gradients
-# Problem*) show the other face of it: the gradients of deep plain nets look more and more
-# like noise across inputs. "Healthy norms" at the output, then, but not a healthy signal
-# at the input. Notebook 2 measures what the shortcut does to this.
+# At initialisation this is what mean-field theory predicts for deep BatchNorm nets without
+# shortcuts: each BN layer, normalising over a batch, multiplies the gradient on its way back
+# by a factor a little above 1, so it grows geometrically with depth (Yang et al., *A Mean
+# Field Theory of Batch Normalization*, ICLR 2019). Balduzzi et al. (2017, *The Shattered
+# Gradients Problem*) show the other face of it: the gradients of deep plain nets look more
+# and more like noise across inputs. Yang et al. also say what happens next: "after a single
+# step of optimization the networks achieve a relatively stable equilibrium in which
+# gradients have dramatically smaller dynamic range" (their abstract). The phase table
+# further down follows the ratio through training. He et al.'s "healthy norms" are a
+# statement about the nets they *trained*.
 #
 # Without BatchNorm, the init decides:
 
 # %%
 deep_init = at_init[depths[-1]]
-default_spread = spread(deep_init["no BN, PyTorch default init"])
-kaiming = spreads_at_init(
+default_ratio = first_to_last_ratio(deep_init["no BN, PyTorch default init"])
+kaiming = ratios_at_init(
     f"plain{depths[-1]}", images, labels, seeds=init_seeds, batchnorm=False, init="kaiming"
 )
-if default_spread == 0:
-    print(
-        f"plain{depths[-1]} without BatchNorm, PyTorch's default init: the first conv's gradient "
-        "norm comes out as exactly 0 in float32 (below: an underflow, not a zero gradient), so "
-        "the ratio to the last conv is too small for float32 to hold: a vanishing gradient."
-    )
-else:
-    print(
-        f"plain{depths[-1]} without BatchNorm, PyTorch's default init: the first conv gets "
-        f"{default_spread:.1e} times the gradient of the last conv: "
-        + ("a vanishing gradient." if default_spread < 1e-2 else "no strong vanishing here.")
-    )
-print(
-    f"With Kaiming init the same net gives a ratio of {min(kaiming):.3g} to {max(kaiming):.3g} "
-    "over 5 init seeds: Kaiming's scaling keeps the backward signal's size from layer to layer."
-)
+print(f"plain{depths[-1]} without BatchNorm, first conv / last conv gradient norm at init:")
+print(f"  PyTorch's default init (seed {seed}): {default_ratio:.2g}")
+print(f"  Kaiming init, 5 init seeds: {min(kaiming):.3g} to {max(kaiming):.3g}")
 
 # %% [markdown]
-# Some layers of the default-init net show a gradient norm of exactly zero (they are
-# missing from the log-scale plot). Is their gradient too small for float32? Look at the
-# gradients themselves, and compute the same net, same init, in float64.
+# With PyTorch's default init the gradient vanishes on its way to the input; Kaiming's
+# scaling keeps the backward signal's size from layer to layer. Where the line above says
+# 0, some layers' gradient norm came out as exactly zero in float32 (they are missing from
+# the log-scale plot). Is their gradient zero, or too small for float32? The gradients
+# themselves, and the same net, same init, computed in float64:
 
 # %%
 zero_layers = [i for i, norm in enumerate(deep_init["no BN, PyTorch default init"]) if norm == 0]
 if zero_layers:
-    options = {"batchnorm": False, "init": "pytorch"}
-    name = f"plain{depths[-1]}"
-    grads32 = gradients_at_init(name, images, labels, seed=seed, **options)
-    grads64 = gradients_at_init(name, images, labels, seed=seed, dtype=torch.float64, **options)
-    largest = [grads32[i].abs().max().item() for i in zero_layers]
-    norm64 = [grads64[i].norm().item() for i in zero_layers]
-    norm_of_32 = [grads32[i].double().norm().item() for i in zero_layers]
+    no_bn = {"batchnorm": False, "init": "pytorch"}
+    grads32 = gradients_at_init(deep.label, images, labels, seed=seed, **no_bn)
+    grads64 = gradients_at_init(deep.label, images, labels, seed=seed, dtype=torch.float64, **no_bn)
+    largest = max(grads32[i].abs().max().item() for i in zero_layers)
+    print(f"layers whose float32 gradient norm is exactly 0: {len(zero_layers)}")
+    print(f"their largest float32 gradient element: {largest:.2g}; its square: {largest**2:.2g}")
+    print("the smallest positive float32 (subnormal): 1.4e-45")
+    norm64 = min(grads64[i].norm().item() for i in zero_layers)
+    print(f"their gradient norms computed in float64: {norm64:.2g} and up")
     print(
-        f"{len(zero_layers)} of {name}'s {len(deep_init['BatchNorm'])} layers have a float32 "
-        f"gradient norm of exactly 0. Yet their float32 gradients are not zero: the largest "
-        f"element is {min(largest):.2g} to {max(largest):.2g}."
+        f"one SGD step moves their weights by at most lr x gradient = {session.recipe.lr * largest:.1g}"
     )
-    print(
-        f"The norm of those same float32 gradients, summed in float64: {min(norm_of_32):.2g} to "
-        f"{max(norm_of_32):.2g}; the whole computation in float64: {min(norm64):.2g} to "
-        f"{max(norm64):.2g}. Both fit in float32, whose smallest number is 1.4e-45."
-    )
-    squares = max(largest) ** 2
-    smallest_float32 = 1.4e-45  # the smallest subnormal
-    if squares < smallest_float32:
-        print(
-            f"What underflows is the arithmetic of the norm: sqrt(sum of squares) squares each "
-            f"element, and ({max(largest):.1g})^2 = {squares:.1g} is below 1.4e-45, so every "
-            "square rounds to 0 in float32 and so does their sum. The gradients are tiny "
-            "(vanishing), but not zero."
-        )
-        lr, decay = session.recipe.lr, session.recipe.weight_decay
-        step = lr * max(largest)
-        print(
-            f"Yet they are as good as zero for training: one SGD step moves a weight by at most "
-            f"lr x gradient = {lr} x {max(largest):.1g} = {step:.1g}. float32 keeps about 7 "
-            f"digits, so that step is lost in rounding for any weight larger than "
-            f"{step / 6e-8:.1g}; and weight decay ({decay}) shrinks every weight w by "
-            f"{lr * decay:.0e} x w per step, more than the gradient adds for any |w| above "
-            f"{max(largest) / decay:.1g}. These layers are effectively frozen."
-        )
-    else:
-        print("The squares of these elements fit in float32: the zeros come from elsewhere.")
 else:
     print("In this run no layer's gradient norm is exactly zero in float32.")
 
 # %% [markdown]
+# Where the largest element's square is below float32's smallest number, every square in
+# sqrt(sum of squares) rounds to 0, and so does the norm: an underflow of the norm's
+# arithmetic, not a zero gradient (float64 holds it). But gradients this small are as good
+# as zero for training: float32 keeps about 7 digits, so a step of that size is lost in
+# rounding for any weight larger than about 10^7 times the step, and weight decay shrinks
+# every weight by lr x decay x w per step, far more. Those layers are effectively frozen.
+#
 # Back to the nets trained with BatchNorm: phase by phase, how large is the first conv's
-# gradient next to the last conv's, and which net's is larger?
+# gradient next to the last conv's? At init over 5 init seeds, during training over the
+# `seeds` training runs (each epoch's average, as recorded by the training loop).
+
 
 # %%
-phases = {"at init (median of 5 init seeds)": {d: median(v) for d, v in bn_spreads.items()}}
-if len(trained_norms) == len(depths):
-    phases[f"epoch 1 (seed {seed})"] = {d: spread(n[0]) for d, n in trained_norms.items()}
-    phases[f"last epoch (seed {seed})"] = {d: spread(n[-1]) for d, n in trained_norms.items()}
+def trained_ratios(group, epoch):
+    """Each seed's first-conv / last-conv ratio in one epoch (0: the first, -1: the last)."""
+    return [
+        first_to_last_ratio(r.history["grad_norms"][epoch])
+        for r in group.finished
+        if r.history["grad_norms"]
+    ]
+
+
+phases = {"at init": bn_ratios}
+if all(trained_ratios(g, 0) for g in groups.values()):
+    phases |= {
+        f"epoch {e}": {d: trained_ratios(g, i) for d, g in groups.items()}
+        for e, i in ((1, 0), (session.recipe.epochs, -1))
+    }
+print(f"{'':<9} {'median ratio (first conv / last conv)':>40}   deeper vs shallower, on log10")
+print(f"{'':<9} {deep.label:>19} {shallow.label:>20}")
 for phase, ratio in phases.items():
-    low, high = ratio[depths[0]], ratio[depths[-1]]
-    if min(low, high) > 1:
-        where = "larger near the input than at the output in both nets"
-    elif max(low, high) < 1:
-        where = "smaller near the input than at the output in both nets"
-    else:
-        where = "larger near the input in one net, smaller in the other"
-    print(
-        f"{phase}: first-conv / last-conv ratio plain-{depths[0]} {low:.3g}, plain-{depths[-1]} "
-        f"{high:.3g}: the gradient is {where}, and the deeper net's ratio is the "
-        f"{'larger' if high > low else 'smaller'}."
-    )
-vanished = [p for p, r in phases.items() if min(r.values()) < 1e-2]
-print(
-    "With BatchNorm the gradient vanishes (ratio below 0.01) in none of these phases."
-    if not vanished
-    else f"With BatchNorm the ratio falls below 0.01 in: {'; '.join(vanished)}."
-)
+    verdict = compare(ratio[depths[-1]], ratio[depths[0]], "ratio", log=True)
+    margin = f"{verdict.difference:+.2f} ± {verdict.margin:.2f}" if verdict.margin else "no margin"
+    medians = f"{median(ratio[depths[-1]]):>19.3g} {median(ratio[depths[0]]):>20.3g}"
+    print(f"{phase:<9} {medians}   {verdict.word} ({margin})")
+if min(min(v) for r in phases.values() for v in r.values()) > 0.01:
+    print("With BatchNorm the ratio is above 0.01 in every phase and on every seed: no vanishing.")
+if len(phases) == 3:
+    initial, first_epoch, last_epoch = (median(r[depths[-1]]) for r in phases.values())
+    if initial > first_epoch > last_epoch:
+        print(
+            f"{deep.label}'s ratio falls from {initial:.3g} at init to {first_epoch:.3g} in epoch 1 "
+            f"and {last_epoch:.3g} in the last: training tames the explosion, as Yang et al. describe."
+        )
+    if all(0.5 < median(v) < 2 for v in phases[f"epoch {session.recipe.epochs}"].values()):
+        print(
+            "By the last epoch both nets' ratios are near 1, He et al.'s 'healthy norms': neither "
+            "vanishing nor exploding gradients explain the gap in training loss that remains."
+        )
 
 # %% [markdown]
 # What holds a deep plain net back, then, is not gradients that never arrive: it is an
@@ -468,29 +441,44 @@ if interactive:
 # ## All 50,000 images, 10 epochs: the reference nets
 #
 # Your runs are short: a part of the training images and a few epochs. The course ships
-# plain-20, plain-56, ResNet-20 and ResNet-56 trained on all 50,000 training images for 10
-# epochs, several seeds each (`resnet_utils/reference_nets/`; the lines under the figure
-# say where, how and when). That is all the data, but still 1/16 of the paper's 164 epochs.
-# Left, your runs; right, the references (mean and band over their seeds), on the same
-# y-axes. Does the deeper plain net still end behind on the *training* loss, the
+# plain and residual nets of 20, 32, 44 and 56 layers trained on all 50,000 training images
+# for 10 epochs, several seeds each (`resnet_utils/reference_nets/`; where, how and how long:
+# `docs/reference-nets.md`). That is all the data, but still 1/16 of the paper's 164
+# epochs. Left, your runs; right, the references (mean and band over their seeds), on the
+# same y-axes. Does the deeper plain net still end behind on the *training* loss, the
 # notebook's definition of degradation, when it has all the data and more epochs?
 
 # %%
-from resnet_utils import compare_references, reference_group, show_beside_references
+from resnet_utils import depth_table, plot_depth, reference_group, show_beside_references
 
 show_beside_references({f"plain{d}": g for d, g in groups.items()})
 plt.show()
-reference_verdicts = compare_references([("plain56", "plain20")])
+
+# %% [markdown]
+# He et al.'s Fig. 6 (left) draws the plain nets' error against depth: the deeper, the
+# worse. The same picture from the shipped plain nets, each depth against plain-20:
+
+# %%
+plain_nets = {("plain", d): reference_group(f"plain{d}") for d in (20, 32, 44, 56)}
+plot_depth(plain_nets, metrics=("train_loss", "test_error"))
+plt.show()
+table, reference_verdicts = depth_table(plain_nets)
+print(table)
+worse = [
+    f"plain{d}"
+    for (_, d, m), v in reference_verdicts.items()
+    if m == "train_loss" and v.word == "higher"
+]
+print(f"Beyond the noise, a higher training loss than plain-20: {', '.join(worse) or 'none'}.")
 
 # %% [markdown]
 # The caveat of the section "Degradation, or just slow?" holds here too: 10 epochs is a
 # short schedule. Are the reference nets close to fitting their training images?
 
 # %%
-for name in ("plain20", "plain56"):
-    group = reference_group(name)
+for name, group in {"plain20": plain_nets["plain", 20], "plain56": plain_nets["plain", 56]}.items():
     print(f"{name} (reference): training accuracy at the end {group.summary('train_acc')}")
-if min(reference_group(n).mean("train_acc") for n in ("plain20", "plain56")) > 0.95:
+if min(plain_nets["plain", d].mean("train_acc") for d in (20, 56)) > 0.95:
     print("Both fit their training images: a gap here cannot be slowness.")
 else:
     print(
@@ -509,14 +497,12 @@ summary = {
     "final_test_acc": {f"plain{d}": g.finals("test_acc") for d, g in groups.items()},
     "diverged_seeds": {f"plain{d}": g.diverged_seeds for d, g in groups.items()},
     "verdict_train_loss": str(loss_verdict),
-    "reference_verdicts": {
-        f"{a} vs {b}": {m: str(v) for m, v in by_metric.items()}
-        for (a, b), by_metric in reference_verdicts.items()
+    "reference_verdicts_vs_plain20": {
+        f"plain{d} {m}": str(v) for (_, d, m), v in reference_verdicts.items()
     },
-    "grad_spread_first_epoch": {f"plain{d}": spread(n[0]) for d, n in trained_norms.items()},
-    "grad_spread_at_init_bn_5_seeds": {f"plain{d}": v for d, v in bn_spreads.items()},
-    "grad_spread_at_init": {
-        f"plain{d}": {k: spread(v) for k, v in c.items()} for d, c in at_init.items()
+    "grad_ratio_by_phase": {p: {f"plain{d}": v for d, v in r.items()} for p, r in phases.items()},
+    "grad_ratio_at_init": {
+        f"plain{d}": {k: first_to_last_ratio(v) for k, v in c.items()} for d, c in at_init.items()
     },
 }
 record = session.finish(summary)

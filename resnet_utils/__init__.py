@@ -29,11 +29,11 @@ from resnet_utils.measure.blocks import (
 )
 from resnet_utils.measure.counting import multiply_adds, saved_for_backward_bytes, step_seconds
 from resnet_utils.measure.gradients import (
+    first_to_last_ratio,
     gradient_norms_at_init,
     gradients_at_init,
     init_gradient_curves,
-    spread,
-    spreads_at_init,
+    ratios_at_init,
 )
 from resnet_utils.measure.landscape import (
     classification_loss,
@@ -54,6 +54,7 @@ from resnet_utils.models import (
 from resnet_utils.report.plots import (
     integer_ticks,
     plot_curves,
+    plot_depth,
     plot_final,
     plot_layer_norms,
     plot_lesions,
@@ -61,7 +62,8 @@ from resnet_utils.report.plots import (
     plot_slices,
     plot_surfaces,
 )
-from resnet_utils.report.tables import stage_table, verdict_table
+from resnet_utils.report.style import colour_of, legend_beside
+from resnet_utils.report.tables import depth_table, stage_table, verdict_table
 from resnet_utils.report.verdicts import CHANCE, compare, learned
 from resnet_utils.report.widgets import (
     block_picker,
@@ -90,10 +92,12 @@ __all__ = [
     "classification_loss",
     "compare",
     "compare_references",
+    "colour_of",
     "compare_runs",
     "count_parameters",
     "deletable_blocks",
     "depth_slider",
+    "depth_table",
     "describe_group",
     "downsampling_blocks",
     "evaluate",
@@ -108,11 +112,13 @@ __all__ = [
     "landscape_study",
     "layer_responses",
     "learned",
+    "legend_beside",
     "lesion_study",
     "load_cifar10",
     "load_net",
     "multiply_adds",
     "plot_curves",
+    "plot_depth",
     "plot_final",
     "plot_layer_norms",
     "plot_lesions",
@@ -126,8 +132,8 @@ __all__ = [
     "shipped_seeds",
     "shortcut_toggle",
     "show_beside_references",
-    "spread",
-    "spreads_at_init",
+    "first_to_last_ratio",
+    "ratios_at_init",
     "stage_shapes",
     "stage_table",
     "start",

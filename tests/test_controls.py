@@ -15,7 +15,7 @@ from resnet_utils.measure.blocks import (  # noqa: E402
     gate_openings,
     layer_responses,
 )
-from resnet_utils.measure.gradients import gradients_at_init, spreads_at_init  # noqa: E402
+from resnet_utils.measure.gradients import gradients_at_init, ratios_at_init  # noqa: E402
 from resnet_utils.report.plots import plot_curves, plot_final, plot_lesions  # noqa: E402
 from resnet_utils.training.data import normalize  # noqa: E402
 from resnet_utils.training.groups import RunGroup  # noqa: E402
@@ -67,9 +67,9 @@ def test_the_float64_gradients_are_the_same_net(images):
 
 def test_init_spreads_change_with_the_seed_only(images):
     x, y = images
-    a = spreads_at_init("resnet20", x, y, seeds=range(3))
+    a = ratios_at_init("resnet20", x, y, seeds=range(3))
     assert len(a) == 3 and len(set(a)) == 3
-    assert spreads_at_init("resnet20", x, y, seeds=[1]) == [a[1]]
+    assert ratios_at_init("resnet20", x, y, seeds=[1]) == [a[1]]
 
 
 def test_a_group_is_drawn_as_a_mean_with_a_band():

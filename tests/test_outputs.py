@@ -186,3 +186,26 @@ def test_basis_says_once_what_every_verdict_rests_on(tmp_path, cache_dir, capsys
     )
     session.basis(a, b, per="variant")
     assert "2-3 seeds per variant" in capsys.readouterr().out
+
+
+def test_the_depth_table_compares_each_depth_with_its_familys_shallowest_net():
+    from resnet_utils.report.tables import depth_table
+
+    def group(name, losses):
+        return RunGroup([fake_run(x, 0.8, seed=s, name=name) for s, x in enumerate(losses)])
+
+    groups = {
+        ("resnet", 20): group("resnet20", [0.50, 0.51, 0.49]),
+        ("resnet", 56): group("resnet56", [0.40, 0.41, 0.39]),
+        ("plain", 20): group("plain20", [0.50, 0.52, 0.48]),
+        ("plain", 56): group("plain56", [0.90, 0.95, 0.85]),
+    }
+    text, verdicts = depth_table(groups, metrics=("train_loss",))
+    lines = text.splitlines()
+    assert (
+        len(lines) == 4 and lines[1].startswith("plain56 vs plain20") and lines[2].startswith("resnet56")
+    )
+    assert lines[1].endswith("higher") and lines[2].endswith("lower")
+    assert set(verdicts) == {("plain", 56, "train_loss"), ("resnet", 56, "train_loss")}
+    assert "+0.400 ± " in lines[1] and "(3 per net)" in lines[3] and "paired" not in lines[3]
+    assert all(line == line.rstrip() for line in lines)

@@ -79,3 +79,16 @@ def test_the_depth_picture_draws_error_and_loss_against_depth_per_family():
     assert error.get_xlabel() == "depth (weighted layers)" and "test error (%)" in error.get_ylabel()
     assert len(loss.get_lines()) == 2  # the published values are test errors only
     assert lines["plain (3 seeds)"].get_color() == colour_of("plain56")
+
+
+def test_variants_of_no_family_get_one_colour_each_the_same_in_every_panel():
+    """nb5's 13 variants have no family in their labels: before, every one took the first spare
+    colour."""
+    groups = [
+        RunGroup([fake_run(0.5, 0.8, seed=s) for s in range(2)], title=title)
+        for title in ("original", "gated")
+    ]
+    fig = plot_curves(groups, metrics=("train_loss", "test_acc"))
+    colours = [[line.get_color() for line in ax.get_lines()] for ax in fig.axes[:2]]
+    assert colours[0] == colours[1] and len(set(colours[0])) == 2
+    matplotlib.pyplot.close(fig)

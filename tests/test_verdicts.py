@@ -282,3 +282,9 @@ def test_a_log_comparison_compares_orders_of_magnitude_and_says_so():
     assert str(verdict).startswith("log10 gradient ratio: plain56 ")
     with pytest.raises(ValueError, match="positive"):
         compare([1.0, 0.0], [1.0, 2.0], "ratio", log=True)
+
+
+def test_a_groups_test_error_reads_in_percent_like_its_accuracy():
+    group = RunGroup([fake_run(0.5, acc, seed=s) for s, acc in enumerate((0.80, 0.82))])
+    assert group.summary("test_acc") == "81.0% ± 1.4"
+    assert group.summary("test_error") == "19.0% ± 1.4"

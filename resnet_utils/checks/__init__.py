@@ -16,7 +16,13 @@ from resnet_utils.checks import (
     skip_connections,
     skip_variants,
 )
-from resnet_utils.checks.choices import accuracy_band, loss_bands, per_seed, seed_agreement
+from resnet_utils.checks.choices import (
+    accuracy_band,
+    accuracy_bands,
+    loss_bands,
+    per_seed,
+    seed_agreement,
+)
 from resnet_utils.checks.common import HINTS, CheckFailed, hint
 from resnet_utils.checks.predictions import outcome_of, predict, reveal
 
@@ -30,6 +36,7 @@ __all__ = [
     "HINTS",
     "CheckFailed",
     "accuracy_band",
+    "accuracy_bands",
     "hint",
     "loss_bands",
     "outcome_of",

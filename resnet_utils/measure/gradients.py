@@ -87,15 +87,18 @@ def init_gradient_curves(name: str, images: torch.Tensor, labels: torch.Tensor, 
     }
 
 
-def spreads_at_init(
+def ratios_at_init(
     name: str, images: torch.Tensor, labels: torch.Tensor, *, seeds=range(5), **options
 ) -> list[float]:
-    """:func:`spread` at initialisation for several init seeds: how much of a ratio is the
+    """:func:`first_to_last_ratio` at initialisation for several init seeds: how much of a ratio is the
     architecture and how much the draw of the weights."""
-    return [spread(gradient_norms_at_init(name, images, labels, seed=s, **options)) for s in seeds]
+    return [
+        first_to_last_ratio(gradient_norms_at_init(name, images, labels, seed=s, **options))
+        for s in seeds
+    ]
 
 
-def spread(norms: list[float]) -> float:
+def first_to_last_ratio(norms: list[float]) -> float:
     """How many times larger the gradient of the first layer is than that of the last conv.
 
     Below 1 the gradient shrinks on its way back to the input (vanishing); far above 1 it

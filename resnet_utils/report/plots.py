@@ -55,15 +55,15 @@ def plot_curves(runs, metrics=("train_loss", "test_acc"), *, title: str | None =
     runs a session keeps, as the widgets pick them) as its own line.
     """
     fig, axes = metric_panels(metrics)
+    others = {}  # the colours given to labels of no family (variants), the same in every panel
     for ax, metric in zip(axes, metrics):
         for run in runs:
             if isinstance(run, RunGroup):
-                plot_group(ax, run, metric)
+                plot_group(ax, run, metric, others)
                 continue
             h = run.history
-            (line,) = ax.plot(
-                h["epoch"], h[metric], marker="o", ms=3, label=run.label, **line_style(run.label)
-            )
+            style = line_style(run.label, others=others)
+            (line,) = ax.plot(h["epoch"], h[metric], marker="o", ms=3, label=run.label, **style)
             if h.get("diverged"):
                 finite = [v for v in h[metric] if math.isfinite(v)]
                 if finite:
@@ -85,14 +85,16 @@ def _say_the_band(fig, groups) -> None:
         band_note(fig, seeds, what="lines: mean over the seeds")
 
 
-def plot_group(ax, group, metric: str) -> None:
+def plot_group(ax, group, metric: str, others: dict | None = None) -> None:
     """A RunGroup's mean curve in its family's colour, with its band from the lowest to the
-    highest seed when it has more than one (the figure says so once: :func:`_say_the_band`)."""
+    highest seed when it has more than one (the figure says so once: :func:`_say_the_band`).
+    ``others``: the colours already given to labels of no family, shared by a figure's panels."""
     epochs, mean, low, high = group.curve(metric)
     label = group.label
     if diverged := len(group.diverged_seeds):
         label += f" ({diverged} seed{'s' if diverged > 1 else ''} diverged)"
-    (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=label, **line_style(group.label))
+    style = line_style(group.label, others=others)
+    (line,) = ax.plot(epochs, mean, marker="o", ms=3, label=label, **style)
     if len(group.finished) > 1:
         ax.fill_between(epochs, low, high, color=line.get_color(), alpha=0.2, lw=0)
 
@@ -106,11 +108,12 @@ def plot_beside(
     fig, axes = plt.subplots(
         len(metrics), 2, figsize=(10.4, 3.4 * len(metrics)), sharey="row", squeeze=False
     )
+    others = {}
     for row, metric in zip(axes, metrics):
         for group in yours.values():
-            plot_group(row[0], group, metric)
+            plot_group(row[0], group, metric, others)
         for group in references.values():
-            plot_group(row[1], group, metric)
+            plot_group(row[1], group, metric, others)
         for ax in row:
             ax.set_xlabel("epoch")
             integer_ticks(ax)

@@ -63,6 +63,55 @@ def verdict_table(
     return "\n".join(lines), verdicts
 
 
+def depth_table(
+    groups: dict, metrics=("train_loss", "test_error")
+) -> tuple[str, dict[tuple[str, int, str], Verdict]]:
+    """He et al.'s depth question as one table: each net of ``groups`` (keyed (family, depth),
+    each a RunGroup) against the shallowest net of its family, two columns per metric (the
+    difference with its margin, and the verdict's word), one line under it on what the
+    margins rest on. Returns the text and the verdicts by (family, depth, metric)."""
+    verdicts, rows = {}, []
+    for family in sorted({f for f, _ in groups}, key=lambda f: f != "plain"):
+        depths = sorted(d for f, d in groups if f == family)
+        for depth in depths[1:]:
+            cells = [f"{family}{depth} vs {family}{depths[0]}"]
+            for metric in metrics:
+                v = compare(groups[family, depth], groups[family, depths[0]], metric)
+                verdicts[family, depth, metric] = v
+                scale, digits = (100, 1) if metric in PERCENT else (1, 3)
+                size = (
+                    ""
+                    if v.margin is None
+                    else f"{scale * v.difference:+.{digits}f} ± {scale * v.margin:.{digits}f}"
+                )
+                cells += [size, v.word]
+            rows.append(cells)
+    header = [""]
+    for metric in metrics:
+        header += [f"{metric.replace('_', ' ')}{' (points)' if metric in PERCENT else ''}", ""]
+    widths = [max(len(r[i]) for r in (header, *rows)) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i % 2 == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths))
+        ).rstrip()
+        for r in (header, *rows)
+    ]
+    seeds = sorted({len(g.runs) for g in groups.values()})
+    paired = any("paired" in v.basis for v in verdicts.values())
+    lines.append(
+        "Difference: the deeper net's mean minus the shallower's; margin: the half-width of a 95% "
+        f"interval from the spread over the seeds ({'/'.join(map(str, seeds))} per net)"
+        + (
+            ", and for test error the test set's, paired (both nets scored on the same images)"
+            if paired
+            else ""
+        )
+        + f". {len(verdicts)} comparisons at 95% each: about {len(verdicts) / 20:.1f} would read "
+        "'higher' or 'lower' by chance alone."
+    )
+    return "\n".join(lines), verdicts
+
+
 def stage_table(depth: int, input_sizes=((3, 224, 224), (3, 32, 32))) -> str:
     """The stage layout of an ImageNet-family ResNet with its parameters and multiply-adds."""
     kind, counts = STAGE_BLOCKS[depth]

@@ -6,7 +6,11 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import torch
 
-from resnet_utils.measure.gradients import gradient_norms_at_init, init_gradient_curves, spread
+from resnet_utils.measure.gradients import (
+    gradient_norms_at_init,
+    init_gradient_curves,
+    first_to_last_ratio,
+)
 from resnet_utils.models import build_model, count_parameters
 from resnet_utils.report.plots import integer_ticks, plot_layer_norms
 from resnet_utils.report.tables import stage_table
@@ -45,7 +49,9 @@ def depth_slider(images: torch.Tensor, labels: torch.Tensor, depths=range(20, 11
         plt.show()
         print(f"{name}: {count_parameters(build_model(name)):,} parameters (with BN)")
         for label, norms in curves.items():
-            print(f"  {label:<28} first conv / last conv gradient norm: {spread(norms):.3g}")
+            print(
+                f"  {label:<28} first conv / last conv gradient norm: {first_to_last_ratio(norms):.3g}"
+            )
 
     return widgets.interact(show, depth=depth_control(depths, description="plain-net depth"))
 
@@ -62,7 +68,7 @@ def shortcut_toggle(images: torch.Tensor, labels: torch.Tensor, depths=range(20,
         plt.show()
         print(
             f"{name}: first conv gradient norm {norms[0]:.3g}, "
-            f"first conv / last conv {spread(norms):.3g}"
+            f"first conv / last conv {first_to_last_ratio(norms):.3g}"
         )
 
     return widgets.interact(

@@ -111,7 +111,7 @@ class RunGroup:
         values = self.finals(metric)
         if not values:
             return "diverged"
-        pct = metric.endswith("acc")
+        pct = metric.endswith(("acc", "error"))  # accuracies and errors in percent
         scale, unit = (100, "%") if pct else (1, "")
         digits = 1 if pct else 3
         text = f"{scale * self.mean(metric):.{digits}f}{unit}"
