@@ -281,6 +281,7 @@ for ax, (depth, norms) in zip(axes[0], trained_norms.items()):
         {"epoch 1": norms[0], f"epoch {len(norms)}": norms[-1]},
         ax=ax,
         title=f"plain{depth} with BatchNorm, during training",
+        net=f"plain{depth}",
     )
 plt.show()
 
@@ -296,7 +297,9 @@ images, labels = session.data.sample(64, seed=seed)
 at_init = {depth: init_gradient_curves(f"plain{depth}", images, labels, seed) for depth in depths}
 fig, axes = plt.subplots(1, len(depths), figsize=(6 * len(depths), 4), squeeze=False, sharey=True)
 for ax, (depth, curves) in zip(axes[0], at_init.items()):
-    plot_layer_norms(curves, ax=ax, title=f"plain{depth} at initialisation (seed {seed})")
+    plot_layer_norms(
+        curves, ax=ax, title=f"plain{depth} at initialisation (seed {seed})", net=f"plain{depth}"
+    )
 plt.show()
 init_seeds = range(seed, seed + 5)
 bn_ratios = {d: ratios_at_init(f"plain{d}", images, labels, seeds=init_seeds) for d in depths}

@@ -261,7 +261,7 @@ for ax, name in zip(axes, pair):
     norms = (runs[name].finished or runs[name].runs)[0].history["grad_norms"]
     if norms:
         curves |= {"epoch 1": norms[0], f"epoch {len(norms)}": norms[-1]}
-    plot_layer_norms(curves, ax=ax, title=name)
+    plot_layer_norms(curves, ax=ax, title=name, net=name)
 plt.show()
 
 # %% [markdown]

@@ -92,3 +92,16 @@ def test_variants_of_no_family_get_one_colour_each_the_same_in_every_panel():
     colours = [[line.get_color() for line in ax.get_lines()] for ax in fig.axes[:2]]
     assert colours[0] == colours[1] and len(set(colours[0])) == 2
     matplotlib.pyplot.close(fig)
+
+
+def test_one_nets_phases_share_its_familys_hue_in_shades_dashed_at_init():
+    from resnet_utils.report.plots import plot_layer_norms
+
+    curves = {"at init": [1.0, 2.0], "epoch 1": [1.0, 1.5], "epoch 6": [1.0, 1.2]}
+    ax = plot_layer_norms(curves, net="resnet56")
+    lines = ax.get_lines()
+    colours = [to_rgb(line.get_color()) for line in lines]
+    assert len(set(colours)) == 3 and all(r > b for r, _, b in colours)  # orange, three shades
+    assert [line.get_linestyle() for line in lines] == ["--", "-", "-"]
+    assert sum(colours[2]) < sum(colours[1]) < sum(colours[0])  # the last phase the fullest
+    matplotlib.pyplot.close(ax.figure)

@@ -16,6 +16,7 @@ from resnet_utils.report.style import (
     colour_of,
     legend_beside,
     line_style,
+    shade,
 )
 from resnet_utils.report.verdicts import CHANCE, PERCENT
 from resnet_utils.training.groups import RunGroup
@@ -208,13 +209,35 @@ def plot_final(groups: dict, metric: str, *, ax=None, title: str | None = None):
     return ax
 
 
-def plot_layer_norms(curves: dict[str, list[float]], *, title: str | None = None, ax=None):
-    """Gradient norm against layer index (1 = the stem conv), log scale, one line per label."""
+def plot_layer_norms(
+    curves: dict[str, list[float]], *, title: str | None = None, ax=None, net: str | None = None
+):
+    """Gradient norm against layer index (1 = the stem conv), log scale, one line per label.
+
+    Given ``net`` (its name), every curve is in its family's hue (the panel's title names the
+    net), shaded from light (the first curve) to full (the last), dashed where the label says
+    "init", with a marker of its own: one net's phases or settings, told apart in one hue.
+    Without it, each label is coloured as a net by its own name."""
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
-    for label, norms in curves.items():
-        style = line_style(label, at_init="init" in label)
-        ax.semilogy(range(1, len(norms) + 1), norms, marker=".", label=label, **style)
+    markers = (".", "x", "^", "s")
+    for index, (label, norms) in enumerate(curves.items()):
+        if net is None:
+            style = line_style(label, at_init="init" in label)
+        else:
+            depth = index / (len(curves) - 1) if len(curves) > 1 else 1.0
+            style = {
+                "color": shade(colour_of(net), 0.45 + 0.55 * depth),
+                "ls": "--" if "init" in label else "-",
+            }
+        ax.semilogy(
+            range(1, len(norms) + 1),
+            norms,
+            marker=markers[index % len(markers)],
+            ms=4,
+            label=label,
+            **style,
+        )
     ax.set_xlabel("layer (1 = first conv, last = linear)")
     integer_ticks(ax)
     ax.set_ylabel("gradient norm of the weights")

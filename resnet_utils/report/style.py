@@ -17,6 +17,7 @@ import math
 import re
 
 from matplotlib import colormaps
+from matplotlib.colors import to_rgb
 
 FAMILY_COLOURMAPS = {"plain": "Blues", "resnet": "Oranges"}
 # the depths the course trains, shallow to deep: the shade is set by the position of log(depth)
@@ -49,6 +50,12 @@ def colour_of(label: str, others: dict[str, str] | None = None) -> str | tuple:
     span = math.log(DEEPEST) - math.log(SHALLOWEST)
     position = (math.log(min(max(depth, SHALLOWEST), DEEPEST)) - math.log(SHALLOWEST)) / span
     return colormaps[FAMILY_COLOURMAPS[family]](LIGHTEST + (DARKEST - LIGHTEST) * position)
+
+
+def shade(colour, strength: float) -> tuple:
+    """``colour`` mixed with white: strength 1 is the colour itself, 0 is white."""
+    red, green, blue = to_rgb(colour)
+    return tuple(1 - strength * (1 - c) for c in (red, green, blue))
 
 
 def line_style(label: str, *, at_init: bool = False, others: dict[str, str] | None = None) -> dict:

@@ -7,9 +7,9 @@ import matplotlib.pyplot as plt
 import torch
 
 from resnet_utils.measure.gradients import (
+    first_to_last_ratio,
     gradient_norms_at_init,
     init_gradient_curves,
-    first_to_last_ratio,
 )
 from resnet_utils.models import build_model, count_parameters
 from resnet_utils.report.plots import integer_ticks, plot_layer_norms
@@ -45,7 +45,9 @@ def depth_slider(images: torch.Tensor, labels: torch.Tensor, depths=range(20, 11
         name = f"plain{depth}"
         curves = init_gradient_curves(name, images, labels, seed)
         fig, ax = plt.subplots(figsize=(7.5, 4))
-        plot_layer_norms(curves, ax=ax, title=f"{name} at initialisation, one batch of {len(labels)}")
+        plot_layer_norms(
+            curves, ax=ax, title=f"{name} at initialisation, one batch of {len(labels)}", net=name
+        )
         plt.show()
         print(f"{name}: {count_parameters(build_model(name)):,} parameters (with BN)")
         for label, norms in curves.items():
