@@ -184,21 +184,31 @@ def integer_ticks(ax) -> None:
 
 
 def plot_final(groups: dict, metric: str, *, ax=None, title: str | None = None):
-    """The final ``metric`` of each group: one dot per seed and the mean as a bar with
-    error bars of one standard deviation, so a verdict's spread can be seen."""
+    """The final ``metric`` of each group: one dot per seed, named by its seed and joined to
+    the same seed of the next group by a thin line (the same seed is the same batch order:
+    the per-seed comparison is read along those lines), and the mean as a bar with error
+    bars of one standard deviation, so a verdict's spread can be seen."""
     if ax is None:
-        _, ax = plt.subplots(figsize=(max(5, 0.6 * len(groups) + 2), 3.8))
+        _, ax = plt.subplots(figsize=(max(5, 0.9 * len(groups) + 2), 3.8))
     names = list(groups)
-    scale = 100 if metric.endswith("acc") else 1
+    scale = 100 if metric in PERCENT else 1
+    by_seed = [{} for _ in names]  # per group: seed -> final value
     for i, name in enumerate(names):
         group = groups[name]
-        values = [scale * v for v in group.finals(metric)]
+        by_seed[i] = {r.spec["seed"]: scale * r.final(metric) for r in group.finished}
+        values = list(by_seed[i].values())
         if not values:
             ax.text(i, 0, "diverged", rotation=90, ha="center", va="bottom", fontsize=7)
             continue
         ax.bar(i, sum(values) / len(values), color=colour_of(str(name)), alpha=0.35,
                yerr=scale * group.std(metric) if len(values) > 1 else None, capsize=3)  # fmt: skip
         ax.plot([i] * len(values), values, "k.", ms=4)
+        for seed, value in by_seed[i].items():
+            ax.annotate(f"s{seed}", (i, value), xytext=(4, 0), textcoords="offset points",
+                        fontsize=6, va="center", color="0.3")  # fmt: skip
+    for i in range(len(names) - 1):
+        for seed in by_seed[i].keys() & by_seed[i + 1].keys():
+            ax.plot([i, i + 1], [by_seed[i][seed], by_seed[i + 1][seed]], color="0.6", lw=0.6)
     ax.set_xticks(range(len(names)), names, rotation=60, ha="right", fontsize=8)
     unit = " (%)" if scale == 100 else ""
     ax.set_ylabel(f"final {METRIC_LABELS.get(metric, metric)}{unit}")
