@@ -62,11 +62,9 @@ storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cach
 # in Colab, "/content/drive/MyDrive/resnet-course" keeps them on Drive across runtimes
 
 # %%
-import inspect
 from statistics import median
 
 import matplotlib.pyplot as plt
-import torch
 
 from resnet_utils import (
     blocks_per_stage,
@@ -82,12 +80,13 @@ from resnet_utils import (
     plot_curves,
     plot_final,
     plot_layer_norms,
+    ratio_table,
     ratios_at_init,
+    ratios_in_training,
     stage_shapes,
     start,
     weighted_layers,
 )
-from resnet_utils.training.step import TrainingStep
 
 session = start("01_degradation", vars())  # checks the parameters above, then loads the data
 depths = list(session.budget.depths)  # the nets to train, shallowest first
@@ -142,6 +141,10 @@ for part, shape in stage_shapes(build_model("plain56")):
 # run is stored in the run cache, so running this cell again loads it.
 
 # %%
+import inspect
+
+from resnet_utils.training.step import TrainingStep
+
 print(inspect.getsource(TrainingStep.__call__))
 
 # %% [markdown]
@@ -356,6 +359,8 @@ print(f"  Kaiming init, 5 init seeds: {min(kaiming):.3g} to {max(kaiming):.3g}")
 # themselves, and the same net, same init, computed in float64:
 
 # %%
+import torch
+
 zero_layers = [i for i, norm in enumerate(deep_init["no BN, PyTorch default init"]) if norm == 0]
 if zero_layers:
     no_bn = {"batchnorm": False, "init": "pytorch"}
@@ -387,32 +392,18 @@ else:
 
 
 # %%
-def trained_ratios(group, epoch):
-    """Each seed's first-conv / last-conv ratio in one epoch (0: the first, -1: the last)."""
-    return [
-        first_to_last_ratio(r.history["grad_norms"][epoch])
-        for r in group.finished
-        if r.history["grad_norms"]
-    ]
-
-
-phases = {"at init": bn_ratios}
-if all(trained_ratios(g, 0) for g in groups.values()):
-    phases |= {
-        f"epoch {e}": {d: trained_ratios(g, i) for d, g in groups.items()}
-        for e, i in ((1, 0), (session.recipe.epochs, -1))
-    }
-print(f"{'':<9} {'median ratio (first conv / last conv)':>40}   deeper vs shallower, on log10")
-print(f"{'':<9} {deep.label:>19} {shallow.label:>20}")
-for phase, ratio in phases.items():
-    verdict = compare(ratio[depths[-1]], ratio[depths[0]], "ratio", log=True)
-    margin = f"{verdict.difference:+.2f} ± {verdict.margin:.2f}" if verdict.margin else "no margin"
-    medians = f"{median(ratio[depths[-1]]):>19.3g} {median(ratio[depths[0]]):>20.3g}"
-    print(f"{phase:<9} {medians}   {verdict.word} ({margin})")
+phases = {
+    "at init": {n: bn_ratios[d] for n, d in ((deep.label, depths[-1]), (shallow.label, depths[0]))}
+}
+if ratios_in_training(deep, 0) and ratios_in_training(shallow, 0):
+    for phase, epoch in (("epoch 1", 0), (f"epoch {session.recipe.epochs}", -1)):
+        phases[phase] = {g.label: ratios_in_training(g, epoch) for g in (deep, shallow)}
+table, phase_verdicts = ratio_table(phases, deep.label, shallow.label)
+print(table)
 if min(min(v) for r in phases.values() for v in r.values()) > 0.01:
     print("With BatchNorm the ratio is above 0.01 in every phase and on every seed: no vanishing.")
 if len(phases) == 3:
-    initial, first_epoch, last_epoch = (median(r[depths[-1]]) for r in phases.values())
+    initial, first_epoch, last_epoch = (median(r[deep.label]) for r in phases.values())
     if initial > first_epoch > last_epoch:
         print(
             f"{deep.label}'s ratio falls from {initial:.3g} at init to {first_epoch:.3g} in epoch 1 "
@@ -503,7 +494,7 @@ summary = {
     "reference_verdicts_vs_plain20": {
         f"plain{d} {m}": str(v) for (_, d, m), v in reference_verdicts.items()
     },
-    "grad_ratio_by_phase": {p: {f"plain{d}": v for d, v in r.items()} for p, r in phases.items()},
+    "grad_ratio_by_phase": phases,
     "grad_ratio_at_init": {
         f"plain{d}": {k: first_to_last_ratio(v) for k, v in c.items()} for d, c in at_init.items()
     },

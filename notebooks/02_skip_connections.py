@@ -56,7 +56,6 @@ storage_dir = None  # data and finished runs; None: $RESNET_CACHE_DIR or ~/.cach
 
 # %%
 import inspect
-from statistics import median
 
 import matplotlib.pyplot as plt
 
@@ -66,12 +65,13 @@ from resnet_utils import (
     checks,
     compare,
     count_parameters,
-    first_to_last_ratio,
     gradient_norms_at_init,
     plot_curves,
     plot_final,
     plot_layer_norms,
+    ratio_table,
     ratios_at_init,
+    ratios_in_training,
     shortcut_toggle,
     start,
 )
@@ -271,29 +271,14 @@ plt.show()
 
 
 # %%
-def trained_ratios(group, epoch):
-    """Each seed's first-conv / last-conv ratio in one epoch (0: the first, -1: the last)."""
-    return [
-        first_to_last_ratio(r.history["grad_norms"][epoch])
-        for r in group.finished
-        if r.history["grad_norms"]
-    ]
-
-
 init_seeds = range(seed, seed + 5)
 phases = {"at init": {name: ratios_at_init(name, images, labels, seeds=init_seeds) for name in pair}}
-if all(trained_ratios(runs[name], 0) for name in pair):
-    for label, epoch in (("epoch 1", 0), (f"epoch {session.recipe.epochs}", -1)):
-        phases[label] = {name: trained_ratios(runs[name], epoch) for name in pair}
-print(f"{'':<9} {'median ratio (first conv / last conv)':>38}   residual vs plain, on log10")
-print(f"{'':<9} {pair[0]:>18} {pair[1]:>19}")
-for phase, ratio in phases.items():
-    verdict = compare(ratio[pair[1]], ratio[pair[0]], "ratio", log=True)
-    margin = f"{verdict.difference:+.2f} ± {verdict.margin:.2f}" if verdict.margin else "no margin"
-    medians = f"{median(ratio[pair[0]]):>18.3g} {median(ratio[pair[1]]):>19.3g}"
-    print(f"{phase:<9} {medians}   {verdict.word} ({margin})")
-shortcut_verdict = compare(phases["at init"][pair[1]], phases["at init"][pair[0]], "ratio", log=True)
-shortcut_verdict.tell(
+if all(ratios_in_training(runs[name], 0) for name in pair):
+    for phase, epoch in (("epoch 1", 0), (f"epoch {session.recipe.epochs}", -1)):
+        phases[phase] = {name: ratios_in_training(runs[name], epoch) for name in pair}
+table, phase_verdicts = ratio_table(phases, pair[1], pair[0])
+print(table)
+phase_verdicts["at init"].tell(
     lower=f"At init the shortcut makes the ratio smaller, beyond the seeds' spread: in {pair[1]} the "
     "gradient reaches the first layer through the identity paths, not only through the chain "
     "of BatchNorm layers.",

@@ -34,6 +34,7 @@ from resnet_utils.measure.gradients import (
     gradients_at_init,
     init_gradient_curves,
     ratios_at_init,
+    ratios_in_training,
 )
 from resnet_utils.measure.landscape import (
     classification_loss,
@@ -63,7 +64,7 @@ from resnet_utils.report.plots import (
     plot_surfaces,
 )
 from resnet_utils.report.style import colour_of, legend_beside
-from resnet_utils.report.tables import depth_table, stage_table, verdict_table
+from resnet_utils.report.tables import depth_table, ratio_table, stage_table, verdict_table
 from resnet_utils.report.verdicts import CHANCE, compare, learned
 from resnet_utils.report.widgets import (
     block_picker,
@@ -125,6 +126,7 @@ __all__ = [
     "plot_responses",
     "plot_slices",
     "plot_surfaces",
+    "ratio_table",
     "reference_group",
     "residual_branch_stats",
     "resnet_selector",
@@ -134,6 +136,7 @@ __all__ = [
     "show_beside_references",
     "first_to_last_ratio",
     "ratios_at_init",
+    "ratios_in_training",
     "stage_shapes",
     "stage_table",
     "start",

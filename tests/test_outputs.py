@@ -209,3 +209,28 @@ def test_the_depth_table_compares_each_depth_with_its_familys_shallowest_net():
     assert set(verdicts) == {("plain", 56, "train_loss"), ("resnet", 56, "train_loss")}
     assert "+0.400 ± " in lines[1] and "(3 per net)" in lines[3] and "paired" not in lines[3]
     assert all(line == line.rstrip() for line in lines)
+
+
+def test_the_ratio_table_compares_two_nets_phase_by_phase_on_log10():
+    from resnet_utils.report.tables import ratio_table
+
+    phases = {
+        "at init": {"plain56": [400.0, 2000.0, 3800.0], "plain20": [6.5, 8.7, 10.3]},
+        "epoch 6": {"plain56": [1.0, 1.1, 0.9], "plain20": [1.5, 1.6, 1.4]},
+    }
+    text, verdicts = ratio_table(phases, "plain56", "plain20")
+    lines = text.splitlines()
+    assert len(lines) == 4 and lines[2].startswith("at init") and lines[3].startswith("epoch 6")
+    assert verdicts["at init"].word == "higher" and verdicts["epoch 6"].word == "lower"
+    assert verdicts["at init"].metric == "log10 ratio" and "2e+03" in lines[2]
+
+
+def test_the_ratios_in_training_are_one_per_seed_that_recorded_gradient_norms():
+    from resnet_utils.measure.gradients import ratios_in_training
+
+    runs = [fake_run(0.5, 0.8, seed=s) for s in range(3)]
+    for run, first in zip(runs, (4.0, 6.0, 8.0)):
+        run.history["grad_norms"] = [[first, 1.0, 2.0, 5.0], [1.0, 1.0, 0.5, 5.0]]
+    assert ratios_in_training(RunGroup(runs), 0) == [2.0, 3.0, 4.0]  # first conv / last conv
+    assert ratios_in_training(RunGroup(runs), -1) == [2.0, 2.0, 2.0]
+    assert ratios_in_training(RunGroup([fake_run(0.5, 0.8)]), 0) == []

@@ -105,3 +105,14 @@ def first_to_last_ratio(norms: list[float]) -> float:
     grows. The final linear layer is left out: it sees pooled features, not a feature map.
     """
     return norms[0] / norms[-2]
+
+
+def ratios_in_training(group, epoch: int) -> list[float]:
+    """Each finished seed's :func:`first_to_last_ratio` in one epoch of its training (0: the
+    first, -1: the last), from the per-epoch mean gradient norms the training loop records;
+    empty when the runs recorded none."""
+    return [
+        first_to_last_ratio(run.history["grad_norms"][epoch])
+        for run in group.finished
+        if run.history.get("grad_norms")
+    ]

@@ -112,6 +112,28 @@ def depth_table(
     return "\n".join(lines), verdicts
 
 
+def ratio_table(phases: dict[str, dict[str, list[float]]], a: str, b: str) -> tuple[str, dict]:
+    """The first-conv / last-conv gradient ratio of nets ``a`` and ``b`` phase by phase
+    (``{phase: {net: per-seed ratios}}``): their medians, and ``a`` against ``b`` on log10
+    (the ratios spread over orders of magnitude), with the margin. Returns the text and the
+    verdicts by phase."""
+    from statistics import median
+
+    width = max(len(a), len(b), 10) + 2
+    phase_width = max(len(p) for p in phases) + 1
+    lines = [
+        f"{'':<{phase_width}}{'median ratio, first conv / last conv':^{2 * width}}   {a} vs {b}, log10",
+        f"{'':<{phase_width}}{a:>{width}}{b:>{width}}",
+    ]
+    verdicts = {}
+    for phase, ratios in phases.items():
+        v = verdicts[phase] = compare(ratios[a], ratios[b], "ratio", log=True, a_name=a, b_name=b)
+        size = f"{v.difference:+.2f} ± {v.margin:.2f}" if v.margin else "no margin"
+        medians = f"{median(ratios[a]):>{width}.3g}{median(ratios[b]):>{width}.3g}"
+        lines.append(f"{phase:<{phase_width}}{medians}   {v.word} ({size})")
+    return "\n".join(lines), verdicts
+
+
 def stage_table(depth: int, input_sizes=((3, 224, 224), (3, 32, 32))) -> str:
     """The stage layout of an ImageNet-family ResNet with its parameters and multiply-adds."""
     kind, counts = STAGE_BLOCKS[depth]
