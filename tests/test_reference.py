@@ -1,6 +1,7 @@
 """Reference nets: shipped with their provenance and sha256, loaded strictly, refused when
 altered, and (with the real data) re-evaluated to the accuracy their record states."""
 
+import hashlib
 import json
 import math
 import shutil
@@ -16,17 +17,20 @@ from resnet_utils.course.reference import (
     REQUIRED,
     BadReference,
     available,
+    bf16_keys,
     load_net,
     load_record,
     pack_correct,
     reference_group,
     reference_run,
+    shipped_folder,
     shipped_seeds,
     show_beside_references,
     unpack_correct,
 )
 from resnet_utils.course.session import Session
 from resnet_utils.report.verdicts import compare
+from resnet_utils.storage.atomic import load_tensors, save_tensors
 from resnet_utils.training.cifar10 import load_cifar10
 from resnet_utils.training.groups import RunGroup
 from resnet_utils.training.hardware import autocast_dtype, precision_name
@@ -38,6 +42,19 @@ matplotlib.use("Agg")
 train_references = load_tool("train_references")
 ship_net = train_references.ship_net
 SHIPPED = ("plain20", "plain56", "resnet20", "resnet56")
+# bf16 autocast rounds the conv and linear weights to bf16 itself: storing them so changes no
+# score. In another format (fp32, fp16) the tool checks it, image by image.
+BF16_HERE = autocast_dtype(torch.device("cpu")) == torch.bfloat16
+
+
+def stored_dtypes(path: Path, model) -> dict[str, set]:
+    """The dtypes of a weights file: of the conv and linear weights, and of the other floats."""
+    weights = load_tensors(path)
+    in_bf16 = bf16_keys(model)
+    return {
+        "conv/linear": {v.dtype for k, v in weights.items() if k in in_bf16},
+        "rest": {v.dtype for k, v in weights.items() if k not in in_bf16 and v.is_floating_point()},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +75,15 @@ def test_a_shipped_net_loads_with_its_exact_weights_and_provenance(shipped):
     assert record["versions"]["torch"] == torch.__version__
     model = load_net("resnet8", folder)
     assert not model.training
+    stored = load_tensors(folder / "resnet8-seed0.pt")
     for (key, a), b in zip(run.model.state_dict().items(), model.state_dict().values()):
-        assert torch.equal(a.cpu(), b), key
+        assert b.dtype == a.dtype, key  # loaded into the fp32 net
+        assert torch.equal(a.cpu().to(stored[key].dtype).to(a.dtype), b), key  # rounded as stored
+    if BF16_HERE:
+        assert stored_dtypes(folder / "resnet8-seed0.pt", model) == {
+            "conv/linear": {torch.bfloat16},
+            "rest": {torch.float32},
+        }
     assert available(folder) == ["resnet8"] and shipped_seeds("resnet8", folder) == [0]
     assert sorted(p.name for p in folder.iterdir()) == ["resnet8-seed0.json", "resnet8-seed0.pt"]
     assert record["threads"] == torch.get_num_threads()
@@ -81,14 +105,26 @@ def test_weights_that_do_not_fill_the_net_exactly_are_refused(shipped, tmp_path)
     weights = torch.load(folder / "resnet8-seed0.pt", weights_only=True)
     weights["extra.weight"] = torch.zeros(1)
     torch.save(weights, tmp_path / "resnet8-seed0.pt")
-    import hashlib
-
     record = dict(
         record, sha256=hashlib.sha256((tmp_path / "resnet8-seed0.pt").read_bytes()).hexdigest()
     )
     (tmp_path / "resnet8-seed0.json").write_text(json.dumps(record))
     with pytest.raises(BadReference, match="does not fit resnet8.*extra.weight"):
         load_net("resnet8", tmp_path)
+
+
+def test_weights_in_another_number_format_are_refused(shipped, tmp_path):
+    """bf16 where the tool stores bf16, fp32 elsewhere: nothing else, though a strict load
+    would cast it silently."""
+    folder, _, record = shipped
+    for key, dtype in (("fc.weight", torch.float16), ("bn1.running_var", torch.bfloat16)):
+        weights = torch.load(folder / "resnet8-seed0.pt", weights_only=True)
+        weights[key] = weights[key].to(dtype)
+        torch.save(weights, tmp_path / "resnet8-seed0.pt")
+        digest = hashlib.sha256((tmp_path / "resnet8-seed0.pt").read_bytes()).hexdigest()
+        (tmp_path / "resnet8-seed0.json").write_text(json.dumps(dict(record, sha256=digest)))
+        with pytest.raises(BadReference, match=f"holds {key} as {dtype}, not torch.float32"):
+            load_net("resnet8", tmp_path)
 
 
 def test_a_missing_or_incomplete_record_says_what_is_wrong(shipped, tmp_path):
@@ -248,7 +284,7 @@ def test_packed_scores_round_trip_and_a_damaged_field_reads_as_none():
         assert unpack_correct(damaged) is None
 
 
-def test_score_adds_the_per_image_scores_to_records_shipped_without(
+def test_repack_adds_the_per_image_scores_to_records_shipped_without(
     shipped, tmp_path, monkeypatch, capsys
 ):
     folder, _, record = shipped
@@ -258,14 +294,137 @@ def test_score_adds_the_per_image_scores_to_records_shipped_without(
     path.write_text(json.dumps(bare))
     tool = load_tool("train_references")
     monkeypatch.setattr(tool, "load_cifar10", lambda *a, **k: synthetic(128, 64, seed=1))
-    assert tool.main(["--score", "--out", str(tmp_path), "--nets", "resnet8"]) == 0
+    assert tool.main(["--repack", "--out", str(tmp_path), "--nets", "resnet8"]) == 0
     scored_record = json.loads(path.read_text())
     assert scored_record["test_correct"] == record["test_correct"]
     unchanged = json.loads(json.dumps(bare))
     assert {k: v for k, v in scored_record.items() if k != "test_correct"} == unchanged  # nothing else
     assert "added" in capsys.readouterr().out
-    tool.main(["--score", "--out", str(tmp_path), "--nets", "resnet8"])  # already there: untouched
+    tool.main(["--repack", "--out", str(tmp_path), "--nets", "resnet8"])  # already there: untouched
     assert "added" not in capsys.readouterr().out
+
+
+@pytest.fixture
+def shipped_fp32(shipped, tmp_path, monkeypatch):
+    """The fixture's net as an older tool shipped it: fp32 weights, no per-image scores; and
+    the tool, reading the fixture's synthetic images as its CIFAR-10."""
+    _, run, record = shipped
+    model = run.model.cpu()
+    weights = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    save_tensors(tmp_path / "resnet8-seed0.pt", weights)
+    data = synthetic(128, 64, seed=1)
+    loss, accuracy = evaluate(model, data, device="cpu", autocast=False)
+    old = {k: v for k, v in record.items() if k != "test_correct"}
+    old.update(
+        test_acc_fp32=accuracy,
+        test_loss_fp32=loss,
+        sha256=hashlib.sha256((tmp_path / "resnet8-seed0.pt").read_bytes()).hexdigest(),
+    )
+    (tmp_path / "resnet8-seed0.json").write_text(json.dumps(old))
+    tool = load_tool("train_references")
+    monkeypatch.setattr(tool, "load_cifar10", lambda *a, **k: synthetic(128, 64, seed=1))
+    return tmp_path, tool, old, weights
+
+
+def test_repack_stores_an_fp32_net_in_bf16_and_then_leaves_it(shipped_fp32, shipped, capsys):
+    folder, tool, old, weights = shipped_fp32
+    argv = ["--repack", "--out", str(folder)]
+    converted = tool.main(argv) == 0
+    assert converted or not BF16_HERE  # in bf16 autocast the scores cannot change
+    said = capsys.readouterr().out
+    record = load_record("resnet8", folder)
+    if not converted:  # fp32 or fp16 here, and the rounding moved a score: left as it was
+        assert (
+            "would change" in said and load_tensors(folder / "resnet8-seed0.pt").keys() == weights.keys()
+        )
+        assert record["sha256"] == old["sha256"]
+        return
+    assert "per-image test scores added" in said and "weights stored in bf16" in said
+    model = load_net("resnet8", folder)  # its new sha256
+    assert stored_dtypes(folder / "resnet8-seed0.pt", model) == {
+        "conv/linear": {torch.bfloat16},
+        "rest": {torch.float32},
+    }
+    for key, value in model.state_dict().items():
+        assert torch.equal(
+            value, weights[key].to(load_tensors(folder / "resnet8-seed0.pt")[key].dtype).to(value.dtype)
+        )
+    data = synthetic(128, 64, seed=1)
+    correct = unpack_correct(record["test_correct"])
+    assert torch.equal(correct_per_image(model, data, device="cpu"), correct)
+    assert correct.float().mean().item() == pytest.approx(record["final"]["test_acc"])
+    assert (record["test_loss_fp32"], record["test_acc_fp32"]) == evaluate(
+        model, data, device="cpu", autocast=False
+    )
+    assert record["fp32_original"] == {k: old[k] for k in ("sha256", "test_acc_fp32", "test_loss_fp32")}
+    # the same as ship_net writes today, byte for byte
+    assert record["sha256"] == shipped[2]["sha256"]
+    # idempotent: a second call finds it done and touches nothing
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert tool.main(argv) == 0
+    assert "1 shipped net(s) were in their final form already" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == files
+
+
+def test_repack_stopped_between_record_and_weights_is_finished_by_the_next_call(
+    shipped_fp32, monkeypatch, capsys
+):
+    folder, tool, old, _ = shipped_fp32
+    if not BF16_HERE:
+        pytest.skip("the conversion may be refused outside bf16 autocast")
+    original_write = tool.write_atomically
+
+    def stopped(path, write):
+        raise KeyboardInterrupt  # stopped after the record was written, before the weights
+
+    monkeypatch.setattr(tool, "write_atomically", stopped)
+    with pytest.raises(KeyboardInterrupt):
+        tool.main(["--repack", "--out", str(folder)])
+    half = load_record("resnet8", folder)
+    assert half["sha256"] != old["sha256"] and half["fp32_original"]["sha256"] == old["sha256"]
+    with pytest.raises(BadReference, match="altered or damaged"):
+        load_net("resnet8", folder)  # not loaded half-converted
+    monkeypatch.setattr(tool, "write_atomically", original_write)
+    assert tool.main(["--repack", "--out", str(folder)]) == 0
+    assert "weights stored in bf16" in capsys.readouterr().out
+    done = load_record("resnet8", folder)
+    assert done == half  # the record the first call wrote, now with its weights
+    load_net("resnet8", folder)
+
+
+def test_repack_refuses_bf16_weights_that_change_a_score(shipped_fp32, capsys):
+    folder, tool, old, _ = shipped_fp32
+    record = dict(old)
+    data = synthetic(128, 64, seed=1)
+    right = correct_per_image(load_net("resnet8", folder), data, device="cpu")
+    record["test_correct"] = pack_correct(~right)  # as if these were the training's scores
+    (folder / "resnet8-seed0.json").write_text(json.dumps(record))
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert tool.main(["--repack", "--out", str(folder)]) == 1
+    assert "would change 64 test images' scores here: left in fp32" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == files
+
+
+def test_repack_leaves_weights_that_match_no_hash_it_knows(shipped_fp32, capsys):
+    """A net being written (or altered) is not touched."""
+    folder, tool, _, weights = shipped_fp32
+    weights["fc.bias"] += 1
+    save_tensors(folder / "resnet8-seed0.pt", weights)
+    files = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert tool.main(["--repack", "--out", str(folder)]) == 1
+    assert "neither the sha256 its record states nor its fp32 original's" in capsys.readouterr().out
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == files
+
+
+def test_every_shipped_net_stores_its_conv_and_linear_weights_in_bf16_and_the_rest_in_fp32():
+    """Half the download for every Colab install (``tools/train_references.py --repack``)."""
+    for name in available():
+        for seed in shipped_seeds(name):
+            path = shipped_folder() / f"{name}-seed{seed}.pt"
+            assert stored_dtypes(path, load_net(name, seed=seed)) == {
+                "conv/linear": {torch.bfloat16},
+                "rest": {torch.float32},
+            }, (name, seed)
 
 
 def test_every_shipped_net_carries_its_per_image_test_scores():

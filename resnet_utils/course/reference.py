@@ -6,11 +6,11 @@ They carry results at a scale a student's CPU cannot reach in a sitting to every
 notebooks 1 and 2 draw their curves beside the student's runs, notebook 3 measures them as it
 measures the student's nets. One seed is one draw, so every verdict on them rests on the
 spread over their seeds (:func:`reference_group`). ``reference_nets/<name>-seed<k>.pt`` holds
-the weights of seed k (a plain dict of tensors, read with ``weights_only=True``),
-``<name>-seed<k>.json`` the record written by ``tools/train_references.py``: budget, recipe,
-seed, data, device, machine, precision, versions, date, history, final accuracies and the
-weights' sha256, checked on every load. This module loads and checks them, and hands them to
-the verdicts and the plots as runs and groups.
+the weights of seed k (a plain dict of tensors, read with ``weights_only=True``; the conv and
+linear weights in bf16, see :func:`stored_weights`), ``<name>-seed<k>.json`` the record written
+by ``tools/train_references.py``: budget, recipe, seed, data, device, machine, precision,
+versions, date, history, final accuracies and the weights' sha256, checked on every load. This
+module loads and checks them, and hands them to the verdicts and the plots as runs and groups.
 """
 
 from __future__ import annotations
@@ -53,6 +53,7 @@ REQUIRED = (
     "sha256",
 )
 _FILE_STEM = re.compile(r"^(?P<name>[a-z0-9]+)-seed(?P<seed>\d+)$")
+STORED_IN_BF16 = (nn.Conv2d, nn.Linear)
 
 
 class BadReference(ValueError):
@@ -121,28 +122,73 @@ def load_record(name: str, folder: str | Path | None = None, *, seed: int = 0) -
     return record
 
 
-def load_net(name: str, folder: str | Path | None = None, *, seed: int = 0) -> nn.Module:
-    """Seed ``seed`` of the trained reference net ``name`` on the CPU, in eval mode.
+def load_net(
+    name: str, folder: str | Path | None = None, *, seed: int = 0, sha256: str | None = None
+) -> nn.Module:
+    """Seed ``seed`` of the trained reference net ``name`` on the CPU, in fp32, in eval mode.
 
-    Its file must have the sha256 its record states, and its tensors must fill the net
-    exactly (``strict``: no key missing, none left over), or BadReference says which."""
+    Its file must have the sha256 its record states (or ``sha256``: the fp32 original's, which
+    ``tools/train_references.py --repack`` passes for a net it was converting), its tensors
+    must fill the net exactly (``strict``: no key missing, none left over) and be fp32, or bf16
+    where :func:`stored_weights` stores bf16; otherwise BadReference says which."""
     folder = _folder(folder)
     record = load_record(name, folder, seed=seed)
     weights_path = folder / f"{file_stem(name, seed)}.pt"
+    expected = sha256 or record["sha256"]
     digest = _sha256(weights_path)
-    if digest != record["sha256"]:
+    if digest != expected:
         raise BadReference(
             f"{weights_path.name} has sha256 {digest[:16]}..., its record says "
-            f"{record['sha256'][:16]}...: the file was altered or damaged; reinstall the package."
+            f"{expected[:16]}...: the file was altered or damaged; reinstall the package."
         )
     weights = load_tensors(weights_path)  # tensors only: no pickled code runs
     model = build_model(record["name"], **record["options"])
+    _check_number_formats(weights, model, weights_path)
     try:
-        model.load_state_dict(weights, strict=True)
+        model.load_state_dict(weights, strict=True)  # bf16 tensors are cast up to the net's fp32
     except RuntimeError as error:
         detail = " ".join(str(error).split())  # torch's message spans several lines
         raise BadReference(f"{weights_path.name} does not fit {name}: {detail}") from None
     return model.eval()
+
+
+def bf16_keys(model: nn.Module) -> set[str]:
+    """The keys of ``model``'s weights a shipped file stores in bf16: the conv and linear
+    layers' weights. The bf16 autocast the nets are trained and scored in casts exactly these
+    to bf16 anyway, so storing them so changes no score there, and halves the files every
+    Colab install downloads. BatchNorm's parameters and running statistics (which autocast
+    keeps in fp32), the biases and the counters stay as they are."""
+    return {
+        f"{name}.weight" for name, module in model.named_modules() if isinstance(module, STORED_IN_BF16)
+    }
+
+
+def stored_weights(model: nn.Module) -> dict[str, torch.Tensor]:
+    """``model``'s weights as a shipped file holds them: :func:`bf16_keys` in bf16, the rest
+    as they are; on the CPU, contiguous."""
+    in_bf16 = bf16_keys(model)
+    return {
+        key: (tensor.to(torch.bfloat16) if key in in_bf16 else tensor).detach().cpu().contiguous()
+        for key, tensor in model.state_dict().items()
+    }
+
+
+def _check_number_formats(weights: dict, model: nn.Module, path: Path) -> None:
+    """Each tensor in the net's own dtype, or bf16 where :func:`bf16_keys` allows it: nothing
+    that ``load_state_dict`` would silently cast (fp16, fp64, an integer counter as a float).
+    Keys the net lacks are left to the strict load, which names them."""
+    expected = model.state_dict()
+    in_bf16 = bf16_keys(model)
+    for key, value in weights.items():
+        if key not in expected:
+            continue
+        allowed = [expected[key].dtype] + ([torch.bfloat16] if key in in_bf16 else [])
+        found = value.dtype if isinstance(value, torch.Tensor) else type(value).__name__
+        if found not in allowed:
+            raise BadReference(
+                f"{path.name} holds {key} as {found}, not {' or '.join(map(str, allowed))}: "
+                "not a file written by tools/train_references.py."
+            )
 
 
 def _sha256(path: Path) -> str:
