@@ -281,7 +281,8 @@ def show_beside_references(
 ):
     """Your runs (left) and the reference nets of the same names (right, mean and min-max band
     over their seeds), metric by metric on shared y-axes (``report.plots.plot_beside``), then
-    one line of provenance per net. Returns the figure (None if no net has a reference)."""
+    one line on what they share (each net's whole provenance is :func:`describe_group`'s, and
+    the table in docs/reference-nets.md). Returns the figure (None if no net has a reference)."""
     names = [n for n in groups if n in available(folder)]
     if not names:
         print("No reference net of these names is shipped with this version of the package.")
@@ -290,8 +291,16 @@ def show_beside_references(
     sample = load_record(names[0], folder, seed=references[names[0]].seeds[0])
     budget = f"{sample['train_size']:,} images, {sample['epochs']} epochs, {sample['device'].split()[0]}"
     fig = plot_beside(groups, references, metrics, references_title=f"reference nets ({budget})")
-    for name in names:
-        print(describe_group(name, folder))
+    r = sample["recipe"]
+    seeds = ", ".join(
+        f"{n} ({len(g.runs)} seed{'s' * (len(g.runs) != 1)})" for n, g in references.items()
+    )
+    print(
+        f"Reference nets: {seeds}; {sample['train_size']:,} training images, {sample['epochs']} "
+        f"epochs ({r['schedule']}, max lr {r['lr']}, batch {r['batch_size']}, weight decay "
+        f"{r['weight_decay']}), {sample['precision']}. Where and how long each was trained: "
+        "describe_group(name), or docs/reference-nets.md."
+    )
     return fig
 
 
