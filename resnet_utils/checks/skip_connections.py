@@ -41,7 +41,7 @@ def _branch(in_channels: int, out_channels: int, stride: int) -> nn.Module:
     " ReLU on x): the shortcut still needs it",
 )
 def residual_forward(forward: Callable) -> None:
-    """``forward(x, branch, shortcut)``: the output of a residual block, relu(F(x) + s(x))."""
+    """``forward(x, branch, shortcut)``: a residual block's output (notebook 2, Your turn 1)."""
     cases = [
         (16, 16, 1, nn.Identity()),
         (16, 32, 2, ZeroPadShortcut(16, 32, 2)),

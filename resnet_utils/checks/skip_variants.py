@@ -28,7 +28,7 @@ from resnet_utils.models import Variant, VariantBlock
     "g = torch.sigmoid(gate_logits) weighs the branch F, and 1 - g the shortcut",
 )
 def exclusive_gate(combine: Callable) -> None:
-    """``combine(shortcut, branch, gate_logits)``: (1 - g) * s + g * F, with g = sigmoid(logits)."""
+    """``combine(shortcut, branch, gate_logits)``: the exclusive gate's output (notebook 5)."""
     torch.manual_seed(5)
     s, f, logits = torch.randn(2, 8, 4, 4), torch.randn(2, 8, 4, 4), torch.randn(2, 8, 4, 4)
     g = torch.sigmoid(logits)  # the expected value first: an in-place write cannot reach it

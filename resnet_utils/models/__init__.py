@@ -140,14 +140,14 @@ def _parse(name: str) -> tuple[str, str, int]:
     return f"{family}{depth}", family, depth
 
 
-def _cifar(depth: int, residual: bool, options: dict) -> CifarNet:
+def _cifar(depth: int, shortcuts: bool, options: dict) -> CifarNet:
     """A CifarNet, or a VariantNet where a variant option differs from its default."""
     net_options = {k: v for k, v in options.items() if k not in _VARIANT_OPTIONS}
     changed = {k: v for k, v in options.items() if k in _VARIANT_OPTIONS and v != _VARIANT_OPTIONS[k]}
     if not changed:
-        return CifarNet(depth, residual, **net_options)  # the plain BasicBlock unless asked
+        return CifarNet(depth, shortcuts, **net_options)  # the plain BasicBlock unless asked
     variant = Variant(**changed)  # checks ordering, gate and shortcut_dropout's range
-    if not residual:
+    if not shortcuts:
         raise ValueError(
             "block variants apply to residual nets ('resnetN'); a plain net has no shortcut."
         )

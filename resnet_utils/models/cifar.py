@@ -115,7 +115,7 @@ class CifarNet(nn.Module):
     def __init__(
         self,
         depth: int,
-        residual: bool,
+        shortcuts: bool,
         shortcut: str = "A",
         batchnorm: bool = True,
         num_classes: int = 10,
@@ -134,7 +134,7 @@ class CifarNet(nn.Module):
             for b in range(n):
                 stride = 2 if index > 0 and b == 0 else 1
                 blocks.append(
-                    block(in_channels, width, stride, shortcut if residual else None, batchnorm)
+                    block(in_channels, width, stride, shortcut if shortcuts else None, batchnorm)
                 )
                 in_channels = width
             stages.append(nn.Sequential(*blocks))
