@@ -24,11 +24,13 @@
 # to what a block should compute, it is easier to learn a small correction F(x) than the
 # whole mapping. If that is right, the residual branches of a trained ResNet should be
 # *small*: their responses weaker than a plain net's, and weaker still in a deeper ResNet
-# (their Fig. 7). Veit et al. (2016) went further: delete a block from a trained ResNet and
-# it barely notices; delete a layer from a plain net and it breaks.
+# (their Fig. 7). Veit et al. (2016) report what follows from it: delete one block from a
+# trained ResNet at test time and its accuracy barely changes, apart from a modest cost for
+# the blocks that downsample; delete a layer from a plain net and it breaks.
 #
 # This notebook measures both on trained nets (loaded from the run cache when notebook 2
-# trained them with the same profile and seed).
+# trained them with the same profile and seed), each beside the same nets at initialisation,
+# and says where its measurements and the papers part.
 
 # %% tags=["colab-setup"]
 # In Colab only (elsewhere nothing): install this course's package at the version these
@@ -58,7 +60,6 @@ landscape_points = None  # grid points per axis of the loss surfaces; None: by p
 landscape_images = None  # training images the loss landscape is measured on; None: 500 (64 under smoke)
 
 # %%
-import math
 import time
 from statistics import fmean, median
 
@@ -135,11 +136,9 @@ ok = {name for name, g in groups.items() if learned(g).ok}
 images, labels = session.data.sample(measure_images, seed=seed)
 responses = {name: [layer_responses(m, images) for m in ms] for name, ms in trained.items()}
 responses_init = {name: [layer_responses(m, images) for m in ms] for name, ms in at_init.items()}
-init_curves = {f"{n}, at init": r[0] for n, r in responses_init.items()}
 fig = plot_responses(
-    {f"{n}, trained": r[0] for n, r in responses.items()} | init_curves,
-    styles={label: {"ls": "--"} for label in init_curves},
-    legend_fontsize="small",
+    {f"{n}, trained": r[0] for n, r in responses.items()}
+    | {f"{n}, at init": r[0] for n, r in responses_init.items()},
     title="std of 3x3 layer responses (after BN, before addition/ReLU)",
 )
 plt.show()
@@ -147,11 +146,21 @@ plt.show()
 # %%
 mean_std = {n: [fmean(r) for r in rs] for n, rs in responses.items()}
 mean_std_init = {n: [fmean(r) for r in rs] for n, rs in responses_init.items()}
+# the same nets at init, measured on the 1,000 training images their BN statistics came from
+init_on_calibration = {
+    n: [fmean(layer_responses(m, calibration)) for m in ms] for n, ms in at_init.items()
+}
 for name in mean_std:
     print(
-        f"{name}: mean response std {fmean(mean_std[name]):.3f} trained "
-        f"({len(mean_std[name])} seed(s)), {fmean(mean_std_init[name]):.3f} at init "
-        f"({len(mean_std_init[name])} seeds)"
+        f"{name}: mean response std {fmean(mean_std[name]):.3f} trained, "
+        f"{fmean(mean_std_init[name]):.3f} at init (mean over {len(mean_std[name])} seed(s))"
+    )
+    print(
+        "  at init, seed by seed: "
+        + ", ".join(f"{v:.3f}" for v in mean_std_init[name])
+        + " on the test images; "
+        + ", ".join(f"{v:.3f}" for v in init_on_calibration[name])
+        + " on the calibration images"
     )
 print()
 for name in sorted(ok & mean_std.keys()):
@@ -159,64 +168,74 @@ for name in sorted(ok & mean_std.keys()):
         mean_std[name], mean_std_init[name], "response std", a_name="trained", b_name="at init"
     )
     print(f"training changed {name}'s: {verdict}")
-fig7_readings = {  # what each verdict on the trained nets says about the paper's Fig. 7
-    ("resnet56", "plain56"): (
-        "plain-56",
-        {
-            "lower": "as in the paper's Fig. 7 (residual responses smaller than plain ones)",
-            "higher": "the opposite of the paper's Fig. 7, at this budget",
-            "noise": "not told apart by the seeds in this run",
-        },
-    ),
-    ("resnet56", "resnet20"): (
-        "ResNet-20",
-        {
-            "lower": "as in the paper's Fig. 7 (deeper ResNet, smaller responses)",
-            "higher": "the opposite of the paper's Fig. 7 trend, at this budget",
-            "noise": "no depth trend beyond the noise in this run",
-        },
-    ),
-}
-for (a, b), (other, reading) in fig7_readings.items():
+
+# %% [markdown]
+# How to read this. At initialisation every BN layer has scale 1 and shift 0. In training
+# mode, where BN normalises each batch by that batch's own statistics, every response would
+# have a standard deviation of 1 by construction. We measure in eval mode, as for the trained
+# nets, and BN divides by the statistics it took from the 1,000 calibration images: on those
+# images the values at init are close to 1 (the lines above); on the test images they can be
+# larger. That excess is a mismatch between the images the statistics came from and the
+# images measured, not learning. Where a net's values at init differ from seed to seed, that
+# mismatch is why, and it widens the margin of the net's trained-vs-init verdict.
+#
+# Any difference between trained nets that is already there at init is a property of the
+# architecture. He et al.'s reading of Fig. 7, that residual functions are "generally closer
+# to zero" and that deeper ResNets have smaller responses, is a claim about what *training*
+# does: compare the trained verdicts with the init ones.
+
+# %%
+for a, b in (("resnet56", "plain56"), ("resnet56", "resnet20")):
     if {a, b} <= ok:
         for when, values in (("at init", mean_std_init), ("trained", mean_std)):
             verdict = compare(values[a], values[b], "response std", a_name=a, b_name=b)
             print(f"{when}: {verdict}")
-        print(f"Trained ResNet-56 against {other}: {verdict.say(**reading)}.")
+        verdict.tell(
+            lower=f"Trained, {a}'s responses are smaller than {b}'s, as in the paper's Fig. 7.",
+            higher=f"Trained, {a}'s responses are larger than {b}'s: the opposite of Fig. 7 here.",
+            noise=f"Trained, {a} and {b} are not told apart by the seeds in this run.",
+        )
 
 # %% [markdown]
-# How to read this. At initialisation, every BN layer has scale 1 and shift 0, so each
-# response after BN has a standard deviation of about 1 *by construction*: that is BN,
-# not learning. Any difference between trained nets that is already there at init is a
-# property of the architecture. He et al.'s reading of Fig. 7, that residual functions are
-# "generally closer to zero" and that deeper ResNets have smaller responses, is a claim
-# about what *training* does to the BN scales: compare the trained verdicts with the
-# init ones above.
-#
 # ## The branch against the identity
 #
 # In each residual block, how large is what the branch adds, next to what the shortcut
 # carries? We measure ||F(x)|| / ||s(x)|| per image (s(x) the shortcut's output) and average.
 
 # %%
+from resnet_utils.report.style import legend_beside, line_style
+
 branches = {
     n: [residual_branch_stats(m, images) for m in ms] for n, ms in trained.items() if "resnet" in n
 }
 branches_init = {n: [residual_branch_stats(m, images) for m in at_init[n]] for n in branches}
 fig, ax = plt.subplots(figsize=(8, 3.8))
 for name in branches:
-    (line,) = ax.plot([s.ratio for s in branches[name][0]], marker="o", ms=3, label=f"{name}, trained")
-    ax.plot(
-        [s.ratio for s in branches_init[name][0]], "--", color=line.get_color(), label=f"{name}, at init"
-    )
+    for when, stats in (("trained", branches[name][0]), ("at init", branches_init[name][0])):
+        style = line_style(name, at_init=when == "at init")
+        ax.plot([s.ratio for s in stats], marker="o", ms=3, label=f"{name}, {when}", **style)
 ax.set_xlabel("block (0 = first)")
 ax.set_ylabel("||F(x)|| / ||s(x)||")
 integer_ticks(ax)
 ax.grid(alpha=0.3)
-ax.legend(fontsize="small")
+legend_beside(ax)
+fig.tight_layout()
 plt.show()
+
+
+# %%
+def ratio_per_block(stats_per_seed):
+    """Each block's ||F(x)|| / ||s(x)||, mean over the seeds."""
+    return {s.name: fmean(st[i].ratio for st in stats_per_seed) for i, s in enumerate(stats_per_seed[0])}
+
+
 ratio_median = {n: [median(s.ratio for s in st) for st in sts] for n, sts in branches.items()}
 ratio_median_init = {n: [median(s.ratio for s in st) for st in sts] for n, sts in branches_init.items()}
+training_did = {  # what training did to a net's branches, as its trained-vs-init verdict says
+    "higher": "training enlarged {}'s branches next to the identity: the opposite of the hypothesis.",
+    "lower": "training shrank {}'s branches next to the identity, as the hypothesis expects.",
+    "noise": "training left {}'s branches where initialisation put them, within the seeds' spread.",
+}
 for name in branches:
     print(
         f"{name}: median ||F(x)||/||s(x)|| over its blocks {fmean(ratio_median[name]):.3f} "
@@ -224,15 +243,19 @@ for name in branches:
     )
     if name in ok:
         args = (ratio_median[name], ratio_median_init[name], "median ratio")
-        print(f"  {compare(*args, a_name='trained', b_name='at init')}")
+        verdict = compare(*args, a_name="trained", b_name="at init")
+        print(f"  {verdict}")
+        verdict.tell(**{word: "  " + sentence.format(name) for word, sentence in training_did.items()})
 
 # %% [markdown]
 # Read the "at init" numbers and the dashed lines first. Why could the ratio be small
 # before any training? Along a stage, the shortcut's output x carries the sum of every
 # earlier block's contribution, while each new F(x), normalised by its own BN, adds about
 # as much as one block. So a small ratio in a deep net can be the architecture rather than
-# learning; only the trained-vs-init verdicts above say what *training* changed, with the
-# seeds' spread as the margin.
+# learning; only the trained-vs-init verdicts say what *training* changed, with the seeds'
+# spread as the margin, and the sentence under each says which way. The first block is the
+# exception: its shortcut carries the stem's output alone, one layer's worth, so already at
+# init its branch is about as large as what it is added to, or larger (block 0 above).
 #
 # Pick a block to see, channel by channel, how large F(x) is next to x. (Needs a live
 # kernel.)
@@ -256,9 +279,11 @@ if interactive and "resnet56" in branches:
 # plain-56 it cannot go: nothing would be left to change the shape. In ResNet-56 (option A)
 # deleting its branch leaves the shortcut, x subsampled and padded with zeros, and the net
 # still runs: these are the **downsampling** deletions, marked as such below. Veit et al.
-# deleted them too and found that "removing downsampling blocks does have a modest impact".
-# The comparison with plain-56 uses the blocks both nets can lose; the stage question below
-# uses every block of ResNet-56. Each trained seed is lesioned; the plot shows seed `seed`.
+# deleted them too (their sec. 4.1): "removing downsampling blocks does have a modest impact
+# … but no other block removal lead to a noticeable change". The comparison with plain-56
+# uses the blocks both nets can lose; the stage question below uses every block of ResNet-56.
+# Each trained seed is lesioned; the figure shows one seed, the lines under it the mean
+# over the seeds.
 
 # %% [markdown]
 # **Your prediction first.** In the trained ResNet-56, deleting a block of which stage will
@@ -272,6 +297,7 @@ checks.predict(prediction, ["layer1", "layer2", "layer3"])
 
 # %%
 from resnet_utils import deletable_blocks, downsampling_blocks, lesion_study, plot_lesions
+from resnet_utils.measure.blocks import lesion_summary
 
 lesion_nets = [n for n in ("plain56", "resnet56") if n in trained]
 deletable = deletable_blocks(trained[lesion_nets[0]][0])
@@ -287,67 +313,75 @@ lesions = {
     for n, nets in lesioned.items()
 }
 baselines = {n: [evaluate(m, session.data)[1] for m in nets] for n, nets in lesioned.items()}
-plot_lesions({n: lesions[n][0] for n in lesion_nets}, {n: baselines[n][0] for n in lesion_nets})
+shown = {n: f"{n}, seed {groups[n].finished[0].spec['seed']}" for n in lesion_nets}
+plot_lesions(
+    {shown[n]: lesions[n][0] for n in lesion_nets}, {shown[n]: baselines[n][0] for n in lesion_nets}
+)
 plt.show()
 
-# %%
-mean_drop, lost_share = {}, {}
-for name in lesion_nets:
-    drops = [[base - les[b] for b in deletable] for base, les in zip(baselines[name], lesions[name])]
-    mean_drop[name] = [fmean(d) for d in drops]
-    print(
-        f"{name}: intact {fmean(baselines[name]):.1%}; one block deleted costs "
-        f"{100 * fmean(mean_drop[name]):.1f} points on average (mean over {len(drops)} seed(s))"
-    )
-    if name in ok:
-        # the share of the way from the intact net down to chance that one deletion takes
-        lost_share[name] = [fmean(d) / (base - CHANCE) for d, base in zip(drops, baselines[name])]
-        print(f"  that is {fmean(lost_share[name]):.0%} of the way from intact down to chance (10%)")
-if {"plain56", "resnet56"} <= lost_share.keys():
-    print(
-        compare(
-            lost_share["resnet56"],
-            lost_share["plain56"],
-            "share lost to chance",
-            a_name="ResNet-56",
-            b_name="plain-56",
-        )
-    )
-    per_block = {b: fmean(les[b] for les in lesions["resnet56"]) for b in lesions["resnet56"][0]}
-    worst = sorted(per_block, key=per_block.get)[:3]
-    stages = sorted({b.split(".")[0] for b in worst})
-    where = f"all in {stages[0]}" if len(stages) == 1 else f"in {', '.join(stages)}"
-    print(
-        "In ResNet-56 the deletions that hurt most (accuracy left, mean over seeds): "
-        + ", ".join(
-            f"{b}{' (downsampling)' if b in downsampling else ''}: {per_block[b]:.1%}" for b in worst
-        )
-        + f"; {where}."
-    )
-    if downsampling:
-        identity = [per_block[b] for b in deletable]
-        print(
-            "Downsampling deletions, accuracy left: "
-            + ", ".join(f"{b} {per_block[b]:.1%}" for b in downsampling)
-            + f"; the other deletions leave {fmean(identity):.1%} on average (lowest "
-            f"{min(identity):.1%})."
-        )
 
 # %%
-lesion_verdict = None
-if {"plain56", "resnet56"} <= lost_share.keys():
-    lesion_verdict = compare(
-        lost_share["resnet56"],
-        lost_share["plain56"],
-        "share lost to chance",
-        a_name="ResNet-56",
-        b_name="plain-56",
+def report_lesions(summaries, comparable, suffix=""):
+    """What one deletion costs each net; the verdict, ResNet-56 against plain-56, when both
+    nets are ``comparable`` (trained enough), else None."""
+    test_images = len(session.data.test_y)
+    for name, s in summaries.items():
+        print(
+            f"{name}{suffix}: intact {fmean(s.intact):.1%} on {test_images:,} test images; one block "
+            f"deleted costs {100 * fmean(s.drop):.1f} points on average ({len(s.drop)} seed(s))"
+        )
+        if name in comparable:
+            print(f"  that is {fmean(s.share):.0%} of the way from intact down to chance ({CHANCE:.0%})")
+    if not {"plain56", "resnet56"} <= comparable & summaries.keys():
+        return None
+    shares = (summaries["resnet56"].share, summaries["plain56"].share, "share lost to chance")
+    verdict = compare(*shares, a_name=f"ResNet-56{suffix}", b_name=f"plain-56{suffix}")
+    print(verdict)
+    return verdict
+
+
+summaries = {n: lesion_summary(lesions[n], baselines[n], shared=deletable) for n in lesion_nets}
+lesion_verdict = report_lesions(summaries, ok)
+
+# %% [markdown]
+# **Which blocks matter?** Veit et al.'s sentence above says: the downsampling blocks a little,
+# no other noticeably. The lines below give ResNet-56's most harmful deletions, each with its
+# branch's ||F(x)|| / ||s(x)|| from the branch section (mean over seeds), and the downsampling
+# deletions beside the rest.
+
+
+# %%
+def where_deletions_hurt(name, summary, ratio, downsampling):
+    """A residual net's most harmful deletions with their blocks' ||F||/||s|| (``ratio``), the
+    downsampling deletions beside the rest, and what that says of Veit et al.'s sentence."""
+    worst = summary.worst(3)
+    others = fmean(left for block, left in summary.left.items() if block not in downsampling)
+    listed = ", ".join(f"{b} {summary.left[b]:.1%} (||F||/||s|| {ratio[b]:.2f})" for b in worst)
+    print(f"{name}'s most harmful deletions, accuracy left (mean over seeds): {listed}")
+    print(
+        f"  the other deletions leave {others:.1%} on average; the median block's ||F||/||s|| "
+        f"is {median(ratio.values()):.2f}"
     )
-harm = {}
-if "resnet56" in ok and "resnet56" in lesions:  # every block ResNet-56 can lose, downsampling too
-    harm = {b: fmean(les[b] for les in lesions["resnet56"]) for b in lesions["resnet56"][0]}
-worst_stage = min(harm, key=harm.get).split(".")[0] if harm else None
+    down = {b: summary.left[b] for b in downsampling}
+    print("  the downsampling deletions leave " + ", ".join(f"{b} {v:.1%}" for b, v in down.items()))
+    if worst[0] in downsampling:
+        print("  As Veit et al. report, a downsampling deletion is the most harmful.")
+        return
+    costlier = "more" if fmean(down.values()) < others else "less"
+    print(
+        f"  Against Veit et al.: the most harmful deletion is {worst[0]}, not a downsampling "
+        f"block; the downsampling deletions cost {costlier} than the average other one."
+    )
+
+
+if "resnet56" in ok & summaries.keys():  # a net that has not learned is not read
+    ratio = ratio_per_block(branches["resnet56"])
+    where_deletions_hurt("ResNet-56", summaries["resnet56"], ratio, downsampling)
+
+# %%
+harm = summaries["resnet56"].left if "resnet56" in ok and "resnet56" in summaries else {}
 worst_block = min(harm, key=harm.get) if harm else None
+worst_stage = worst_block.split(".")[0] if harm else None
 kind = " (a downsampling block)" if worst_block in downsampling else ""
 evidence = (
     f"(the most harmful single deletion: {worst_block}{kind}, mean over seeds)"
@@ -387,14 +421,7 @@ checks.lesion_reading(lesion_answer, lesion_verdict)
 # trained weights, and which surface will be rougher?
 
 # %%
-from resnet_utils import (
-    classification_loss,
-    evaluations,
-    landscape_study,
-    plot_slices,
-    plot_surfaces,
-    turning_points,
-)
+from resnet_utils import classification_loss, evaluations, landscape_study, plot_surfaces, turning_points
 
 landscape_nets = {n: trained[n][0] for n in ("plain56", "resnet56") if n in trained}
 points = budget.landscape_points
@@ -405,9 +432,9 @@ if landscape_nets:
     loss_on_images(next(iter(landscape_nets.values())))
     cost = evaluations(len(landscape_nets), points)
     print(
-        f"{len(landscape_nets)} nets x ({points}x{points} grid + 5 random slices + the line to "
-        f"init) = {cost} evaluations of {landscape_images} images, about "
-        f"{cost * (time.perf_counter() - start_time) / 60:.1f} min on this machine."
+        f"{len(landscape_nets)} nets x ({points}x{points} grid over [-1, 1], a step of "
+        f"{2 / (points - 1):g}, + 5 random slices + the line to init) = {cost} evaluations of "
+        f"{landscape_images} images: about {cost * (time.perf_counter() - start_time) / 60:.1f} min"
     )
 inits = {n: at_init[n][0] for n in landscape_nets}  # the same seed's init (see the top)
 study = landscape_study(
@@ -427,63 +454,80 @@ if surfaces:
 # statistics (beyond 0 to the left, away from the init).
 
 # %%
-coords = study["coords"]
-slices = {label: (coords, values) for label, values in study["slices"].items()}
-shades = {  # plain-56 in reds, ResNet-56 in blues
-    label: {"color": "tab:red" if label.startswith("plain") else "tab:blue", "alpha": 0.6}
-    for label in slices
-}
+coords, rise = study["coords"], study["rise"]
 fig, ax = plt.subplots(figsize=(8, 4))
-plot_slices(slices, styles=shades, ax=ax)
+for label, values in study["slices"].items():
+    name = label.split(",")[0]
+    directions = f"{name}, {len(rise[name])} random directions"
+    ax.plot(coords, values, marker=".", alpha=0.6, label=directions, **line_style(name))
 for name, values in study["to_init"].items():
-    colour = "darkred" if name.startswith("plain") else "navy"
-    ax.plot(coords, values, "--", color=colour, lw=2, label=f"{name}, towards its init")
-ax.legend(fontsize="x-small")
-ax.set_yscale("log")
+    ax.plot(coords, values, lw=2, label=f"{name}, towards its init", **line_style(name, at_init=True))
+ax.set(xlabel="step along the direction (0 = trained weights)", ylabel="loss", yscale="log")
+ax.grid(alpha=0.3)
+legend_beside(ax)
+fig.tight_layout()
 plt.show()
-rise = study["rise"]
+centre = coords.index(0.0)
 for name, values in rise.items():
     print(
-        f"{name}: one step away from the trained weights (each filter moved by its own norm), "
-        f"the loss rises by {fmean(values):.3g} on average over {len(values)} random directions "
-        f"(min {min(values):.3g}, max {max(values):.3g})"
+        f"{name}: loss {surfaces[name]['loss'][centre][centre]:.3f} at the trained weights; one step "
+        f"away (each filter moved by its own norm) it rises by {fmean(values):.3g} on average over "
+        f"{len(values)} random directions (min {min(values):.3g}, max {max(values):.3g})"
+    )
+
+# %% [markdown]
+# **What are the enormous losses on the dashed lines?** At the left end of a dashed line every
+# weight has moved away from its initial value by as much as training moved it. BN, in eval
+# mode, still subtracts and divides by the trained net's statistics, so nothing renormalises a
+# layer whose output changed its scale: each layer hands its change on to the next, and the
+# changes multiply along the depth. The lines below measure it, as the std of the 3x3 layers'
+# responses from the first to the last quarter of each net; a cross-entropy with logits that
+# large is about as large as the logits.
+
+# %%
+from resnet_utils.measure.landscape import towards
+
+
+def by_quarter(stds):
+    """The mean of each quarter of the layers, first to last."""
+    quarters = [stds[i * len(stds) // 4 : (i + 1) * len(stds) // 4] for i in range(4)]
+    return ", ".join(f"{fmean(q):.3g}" for q in quarters)
+
+
+for name, net in landscape_nets.items():
+    with towards(net, inits[name], coords[0]):
+        far = layer_responses(net, x_land)
+    near = layer_responses(net, x_land)
+    print(
+        f"{name} at {coords[0]:g} on the line to its init: loss {study['to_init'][name][0]:.3g}; "
+        f"response std by quarter {by_quarter(far)} (trained: {by_quarter(near)})"
     )
 
 # %% [markdown]
 # **How sharp is each minimum?** The loss one step away from the trained weights, in every
-# random direction: the rises differ by orders of magnitude, so they are compared on a log scale.
+# random direction, above the net's own loss at its weights (the two minima are not at the same
+# height): the rises differ by orders of magnitude, so they are compared on a log scale.
 
 # %%
 if {"plain56", "resnet56"} <= rise.keys():
-    # One value per direction. A log needs a positive number, and a rise can be 0 or negative
-    # (the loss one step away lower than at the centre, on these images): such a direction
-    # counts as a rise of 1e-9, "no rise at all", rather than being dropped.
+    # a rise of 0 or less (lower one step away than at the centre) counts as 1e-9, not dropped
     flat = {n: sum(v <= 1e-9 for v in rise[n]) for n in ("plain56", "resnet56")}
     if any(flat.values()):
         print(
             "directions with no rise (counted as 1e-9): "
             + ", ".join(f"{n} {k} of {len(rise[n])}" for n, k in flat.items())
         )
+    rises = {n: [max(v, 1e-9) for v in rise[n]] for n in flat}
     rise_verdict = compare(
-        [math.log10(max(v, 1e-9)) for v in rise["plain56"]],
-        [math.log10(max(v, 1e-9)) for v in rise["resnet56"]],
-        "log10 loss rise at distance 1",
-        a_name="plain-56",
-        b_name="ResNet-56",
-        samples="directions",
-    )
+        rises["plain56"], rises["resnet56"], "loss rise at distance 1",
+        a_name="plain-56", b_name="ResNet-56", samples="directions", log=True,
+    )  # fmt: skip
     print(rise_verdict)
     rise_verdict.tell(
         higher="So the loss rises faster around plain-56: its minimum is the sharper one.",
         lower="So the loss rises faster around ResNet-56: its minimum is the sharper one.",
         noise="Which net's loss rises faster is within the spread over directions.",
         not_compared=f"No answer on the rise: {rise_verdict.reason}.",
-    )
-    centre = coords.index(0.0)
-    print(
-        f"(At the centre: plain-56's loss {surfaces['plain56']['loss'][centre][centre]:.3f}, "
-        f"ResNet-56's {surfaces['resnet56']['loss'][centre][centre]:.3f} on these images: the "
-        "minima differ in height too, so look at the shapes as well as the rise.)"
     )
 
 # %% [markdown]
@@ -499,45 +543,47 @@ if {"plain56", "resnet56"} <= rise.keys():
     for n, values in turns.items():
         print(f"{n}: the loss changes direction {values} times along its {len(values)} slices")
     rough_verdict = compare(
-        turns["plain56"],
-        turns["resnet56"],
-        "turns per slice",
-        a_name="plain-56",
-        b_name="ResNet-56",
-        samples="directions",
+        turns["plain56"], turns["resnet56"], "turns per slice",
+        a_name="plain-56", b_name="ResNet-56", samples="directions",
+    )  # fmt: skip
+    print(rough_verdict)
+    rough_verdict.tell(
+        higher="plain-56's surface is the rougher, beyond the spread over directions.",
+        lower="ResNet-56's surface is the rougher, beyond the spread over directions.",
+        noise="Neither surface is rougher beyond the spread over directions.",
+        not_compared="Every slice of a net turns as often as its others: no spread to give a margin.",
     )
-    if rough_verdict.word == "not compared":  # every slice of a net turns the same number of times
-        plain_turns, res_turns = fmean(turns["plain56"]), fmean(turns["resnet56"])
-        rougher = "plain-56" if plain_turns > res_turns else "ResNet-56"
-        print(
-            "Roughness has no spread over directions to give a margin: "
-            + (
-                "both surfaces turn equally often on this grid."
-                if plain_turns == res_turns
-                else f"{rougher}'s slices turn more often, on every direction alike."
-            )
-        )
-    else:
-        print(rough_verdict)
-        rough_verdict.tell(
-            higher="plain-56's surface is the rougher, beyond the spread over directions.",
-            lower="ResNet-56's surface is the rougher, beyond the spread over directions.",
-            noise="Neither surface is rougher beyond the spread over directions.",
-        )
+
+# %%
+if {"plain56", "resnet56"} <= ok & rise.keys():
+    li_shown = [v.word == "higher" for v in (rise_verdict, rough_verdict)]
+    reading = (
+        "on both counts" if all(li_shown) else "on one count" if any(li_shown) else "on neither count"
+    )
+    print(f"Li et al.'s Fig. 1 (without shortcuts, sharper and rougher): reproduced here {reading}.")
+
+# %% [markdown]
+# Why the pictures here can differ from Li et al.'s: the grid is coarse (the step printed above
+# the surfaces), where Li et al. draw their planes on a much finer grid, so what lies between
+# two grid points does not show; and the two nets are probed along the *same* directions.
+# They have the same parameter names and shapes, so each seed draws the same random numbers
+# for both, rescaled filter by filter to each net's own weights: the turning points of the two
+# nets, slice by slice, are alike partly by construction.
 
 # %% [markdown]
 # ## The same measurements on the reference nets
 #
-# Your nets trained briefly on a part of the data. The course ships plain-56, ResNet-20
-# and ResNet-56 trained on all 50,000 training images for 10 epochs, several seeds each
-# (`resnet_utils/reference_nets/`; the lines below say where, how and when). Here they go
-# through the same measurements, on the same test images, beside your trained nets. A
-# verdict needs repeated *trainings*: each reference seed gives one value (its mean
-# response std over layers, its mean share lost over lesions), and the margins rest on the
-# spread of those values over the seeds, not on the layers or blocks of one net.
+# Your nets trained briefly on a part of the data. The course ships plain-56, ResNet-20 and
+# ResNet-56 trained on all the training images for longer, several seeds each
+# (`resnet_utils/reference_nets/`; the lines below say how). Here they go through the same
+# measurements, on the same test images, beside the same nets at initialisation. A verdict
+# needs repeated *trainings*: each reference seed gives one value (its mean response std over
+# layers, its mean share lost over lesions), and the margins rest on the spread of those
+# values over the seeds, not on the layers or blocks of one net.
 
 # %%
-from resnet_utils import available, describe_group, load_net, shipped_seeds
+from resnet_utils import available, load_net, reference_group, shipped_seeds
+from resnet_utils.course.reference import load_record
 
 ref_names = [n for n in ("plain56", "resnet20", "resnet56") if n in available() and n in trained]
 if session.profile.dataset != "cifar10":
@@ -547,94 +593,120 @@ if session.profile.dataset != "cifar10":
         "images their measurements would mean nothing."
     )
 reference = {n: [load_net(n, seed=s).to(session.device) for s in shipped_seeds(n)] for n in ref_names}
-for n in ref_names:
-    print(describe_group(n))
+records = {n: load_record(n, seed=shipped_seeds(n)[0]) for n in ref_names}
+for n, record in records.items():
+    print(
+        f"{n} (reference): seeds {shipped_seeds(n)}, {record['train_size']:,} training images, "
+        f"{record['epochs']} epochs, weight decay {record['recipe']['weight_decay']:g}; test accuracy "
+        f"{reference_group(n).summary('test_acc')} on {record['test_size']:,} test images"
+    )
+if records:
+    print("Where, when and how long each trained: describe_group(name), or docs/reference-nets.md.")
 ref_responses = {n: [layer_responses(m, images) for m in nets] for n, nets in reference.items()}
 ref_mean_std = {n: [fmean(r) for r in rs] for n, rs in ref_responses.items()}  # one per seed
-ref_ratio_median = {
-    n: [median(s.ratio for s in residual_branch_stats(m, images)) for m in nets]
-    for n, nets in reference.items()
-    if "resnet" in n
-}
+
+# %%
 if ref_responses:
-    ref_curves = {f"{n}, reference seed {shipped_seeds(n)[0]}": r[0] for n, r in ref_responses.items()}
-    your_curves = {f"{n}, yours": responses[n][0] for n in ref_responses}
-    fig = plot_responses(
-        ref_curves | your_curves,
-        styles={label: {"ls": ":"} for label in your_curves},
-        legend_fontsize="small",
-        title="std of 3x3 layer responses: reference nets (solid) and yours (dotted)",
+    plot_responses(
+        {f"{n} (reference), seed {shipped_seeds(n)[0]}": r[0] for n, r in ref_responses.items()}
+        | {f"{n}, at init, seed {seed}": responses_init[n][0] for n in ref_responses},
+        title="std of 3x3 layer responses: reference nets (solid), the same nets at init (dashed)",
     )
     plt.show()
+fall = {}  # what training did to each net's responses, reference against init
+for n in ref_mean_std:
+    yours = f", yours {fmean(mean_std[n]):.3f}" if n in mean_std else ""
+    print(
+        f"{n}: mean response std at init {fmean(mean_std_init[n]):.3f}{yours}, "
+        f"reference {fmean(ref_mean_std[n]):.3f} ({len(ref_mean_std[n])} seeds)"
+    )
+    fall[n] = compare(
+        ref_mean_std[n], mean_std_init[n], "response std",
+        a_name=f"{n} (reference)", b_name="at init", check_learned=False,
+    )  # fmt: skip
+    print(f"  {fall[n]}")
+if records:
+    decay = records[ref_names[0]]["recipe"]["weight_decay"]
+    print(f"The reference recipe's weight decay is {decay:g}, {decay / 1e-4:g} times He et al.'s 1e-4.")
 
 # %%
 ref_verdicts = {}
-for n in ref_mean_std:
-    yours = f"{fmean(mean_std[n]):.3f}" if n in mean_std else "-"
-    ratio = f", median ||F||/||s|| {fmean(ref_ratio_median[n]):.3f}" if n in ref_ratio_median else ""
-    print(
-        f"{n} reference: mean response std {fmean(ref_mean_std[n]):.3f} over "
-        f"{len(ref_mean_std[n])} seed(s) (yours {yours}){ratio}"
-    )
-fig7_claims = {
-    ("resnet56", "plain56"): "residual responses smaller than plain ones",
-    ("resnet56", "resnet20"): "the deeper ResNet's responses smaller",
-}
-for (a, b), claim in fig7_claims.items():
+for a, b in (("resnet56", "plain56"), ("resnet56", "resnet20")):
     if {a, b} <= ref_mean_std.keys():
         verdict = compare(
-            ref_mean_std[a],
-            ref_mean_std[b],
-            "response std",
-            a_name=f"{a} (reference)",
-            b_name=f"{b} (reference)",
-            check_learned=False,
-        )
+            ref_mean_std[a], ref_mean_std[b], "response std",
+            a_name=f"{a} (reference)", b_name=f"{b} (reference)", check_learned=False,
+        )  # fmt: skip
         ref_verdicts[f"responses {a} vs {b}"] = verdict
         print(verdict)
+        size = f"by {abs(verdict.difference) / verdict.b_mean:.0%}" if verdict.decided else ""
+        after = f"after {records[a]['epochs']} epochs"
+        shared = (
+            ", on top of the fall from init both share"
+            if fall[a].word == fall[b].word == "lower"
+            else ""
+        )
         verdict.tell(
-            lower=f"  As in the paper's Fig. 7: {claim}.",
-            higher=f"  The opposite of the paper's Fig. 7 ({claim}), at this budget.",
-            noise=f"  Fig. 7's {claim} does not show beyond the seeds' spread here.",
+            lower=f"  As in the paper's Fig. 7: {a}'s responses are smaller, {size} {after}{shared}.",
+            higher=f"  The opposite of the paper's Fig. 7: {a}'s responses are larger, {size} {after}.",
+            noise=f"  The paper's Fig. 7 ordering of {a} and {b} is within the seeds' spread here.",
             not_compared="  No verdict: " + verdict.reason,
         )
 
 # %% [markdown]
-# And the lesions: one block deleted at a time, on the same test images as yours, in every
-# reference seed; the figure shows the first seed.
+# **How much does the Fig. 7 verdict say about residual learning?** Three things stand between
+# it and He et al.'s reading:
+# - *its size*: the lines above put the gap between two trained nets beside the fall from
+#   initialisation that both nets share;
+# - *the weight decay*: the reference recipe's (printed above) is larger than He et al.'s
+#   (sec. 4.2), and the optimiser applies it to every parameter, BN's scales included, so it
+#   pulls every response's std down, whatever the layer computes;
+# - *BN removes scale*: in a plain net each BN's output goes through a ReLU and a conv into the
+#   next BN, which divides the scale out again. How large a plain net's responses are changes
+#   nothing it computes, so the optimiser sets it (weight decay pulling the BN scales down
+#   against the gradient noise), not the task. The same holds for the first BN of every
+#   residual block; only a ResNet's second BN, whose output F(x) is added to x, sets a size
+#   that matters: how much the branch changes its input.
+#
+# The branch against the identity on the reference nets, beside the same nets at init:
+
+# %%
+ref_branches = {
+    n: [residual_branch_stats(m, images) for m in nets] for n, nets in reference.items() if "resnet" in n
+}
+ref_ratio_median = {n: [median(s.ratio for s in st) for st in sts] for n, sts in ref_branches.items()}
+for n, ratios in ref_ratio_median.items():
+    verdict = compare(
+        ratios, ratio_median_init[n], "median ratio",
+        a_name=f"{n} (reference)", b_name="at init", check_learned=False,
+    )  # fmt: skip
+    print(verdict)
+    verdict.tell(
+        **{word: "  " + sentence.format(f"{n} (reference)") for word, sentence in training_did.items()}
+    )
+
+# %% [markdown]
+# And the lesions: one block deleted at a time, downsampling blocks included, on the same test
+# images as yours, in every reference seed; the figure shows the first seed.
 
 # %%
 ref_lesions = {
-    n: [lesion_study(m, session.data, progress=progress) for m in reference[n]]
+    n: [lesion_study(m, session.data, progress=progress, downsampling=True) for m in reference[n]]
     for n in ("plain56", "resnet56")
     if n in reference
 }
-ref_base = {n: [evaluate(m, session.data)[1] for m in reference[n]] for n in ref_lesions}
+ref_intact = {n: [evaluate(m, session.data)[1] for m in reference[n]] for n in ref_lesions}
 if ref_lesions:
-    plot_lesions({n: les[0] for n, les in ref_lesions.items()}, {n: b[0] for n, b in ref_base.items()})
-    plt.show()
-ref_share = {  # one value per seed: the mean share of the way to chance one deletion takes
-    n: [
-        fmean((base - a) / (base - CHANCE) for a in les.values())
-        for base, les in zip(ref_base[n], studies)
-    ]
-    for n, studies in ref_lesions.items()
-}
-if {"plain56", "resnet56"} <= ref_share.keys():
-    for n, shares in ref_share.items():
-        print(
-            f"{n} reference: intact {fmean(ref_base[n]):.1%}; one deletion takes {fmean(shares):.0%} "
-            f"of the way to chance on average ({len(shares)} seed(s))"
-        )
-    ref_verdicts["lesions"] = compare(
-        ref_share["resnet56"],
-        ref_share["plain56"],
-        "share lost to chance",
-        a_name="ResNet-56 (reference)",
-        b_name="plain-56 (reference)",
-        check_learned=False,
+    shown = {n: f"{n} (reference), seed {shipped_seeds(n)[0]}" for n in ref_lesions}
+    plot_lesions(
+        {shown[n]: les[0] for n, les in ref_lesions.items()}, {shown[n]: ref_intact[n][0] for n in shown}
     )
-    print(ref_verdicts["lesions"])
+    plt.show()
+ref_summaries = {n: lesion_summary(ref_lesions[n], ref_intact[n], shared=deletable) for n in ref_lesions}
+ref_verdicts["lesions"] = report_lesions(ref_summaries, set(ref_summaries), suffix=" (reference)")
+if "resnet56" in ref_summaries:
+    ratio = ratio_per_block(ref_branches["resnet56"])
+    where_deletions_hurt("ResNet-56 (reference)", ref_summaries["resnet56"], ratio, downsampling)
 
 # %% [markdown]
 # ## Summary
@@ -644,15 +716,17 @@ summary = {
     "seeds": list(init_seeds),
     "mean_response_std": mean_std,
     "mean_response_std_at_init": mean_std_init,
+    "mean_response_std_at_init_on_calibration_images": init_on_calibration,
     "branch_ratio_median": ratio_median,
     "branch_ratio_median_at_init": ratio_median_init,
     "intact_test_acc": baselines,
-    "lesion_mean_drop": mean_drop,
-    "lesion_share_lost_to_chance": lost_share,
+    "lesion_mean_drop": {n: s.drop for n, s in summaries.items()},
+    "lesion_share_lost_to_chance": {n: s.share for n, s in summaries.items() if n in ok},
     "landscape_rise_at_distance_1": rise,
     "reference_mean_response_std": ref_mean_std,
-    "reference_lesion_share_lost_to_chance": ref_share,
-    "reference_verdicts": {k: str(v) for k, v in ref_verdicts.items()},
+    "reference_branch_ratio_median": ref_ratio_median,
+    "reference_lesion_share_lost_to_chance": {n: s.share for n, s in ref_summaries.items()},
+    "reference_verdicts": {k: str(v) for k, v in ref_verdicts.items() if v is not None},
 }
 record = session.finish(summary)
 

@@ -9,6 +9,7 @@ from resnet_utils.measure.blocks import (
     downsampling_blocks,
     layer_responses,
     lesion_study,
+    lesion_summary,
     residual_branch_stats,
     without_block,
 )
@@ -112,3 +113,21 @@ def test_lesion_study_covers_every_deletable_block():
     assert every["layer1.0"] == result["layer1.0"]
     plain = build_model("plain8").eval()
     assert list(lesion_study(plain, data, progress=False, downsampling=True)) == ["layer1.0"]
+
+
+def test_a_lesion_summary_says_once_what_one_deletion_costs_a_net():
+    studies = [  # two seeds; layer2.0 is a downsampling block, lost by the residual net only
+        {"layer1.0": 0.30, "layer1.1": 0.60, "layer2.0": 0.50},
+        {"layer1.0": 0.40, "layer1.1": 0.70, "layer2.0": 0.60},
+    ]
+    summary = lesion_summary(studies, [0.70, 0.80], shared=["layer1.0", "layer1.1"])
+    assert summary.intact == [0.70, 0.80]
+    assert summary.drop == pytest.approx([0.25, 0.25])  # mean over the shared blocks only
+    assert summary.share == pytest.approx([0.25 / 0.6, 0.25 / 0.7])  # of the way down to chance
+    assert summary.left == pytest.approx({"layer1.0": 0.35, "layer1.1": 0.65, "layer2.0": 0.55})
+    assert list(summary.left) == ["layer1.0", "layer1.1", "layer2.0"]  # forward order, every block
+    assert summary.worst(2) == ["layer1.0", "layer2.0"]
+    every = lesion_summary(studies, [0.70, 0.80])  # without ``shared``: every block studied
+    assert every.drop == pytest.approx([0.7 - 1.4 / 3, 0.8 - 1.7 / 3])
+    with pytest.raises(ValueError, match="one intact accuracy per study"):
+        lesion_summary(studies, [0.70])

@@ -18,6 +18,7 @@ from resnet_utils.measure.landscape import (  # noqa: E402
     rise_at,
     slice_1d,
     surface_2d,
+    towards,
     turning_points,
 )
 from resnet_utils.report.plots import plot_slices, plot_surfaces  # noqa: E402
@@ -98,6 +99,24 @@ def test_the_line_from_init_to_trained_ends_at_the_trained_weights():
     assert "bn1.running_mean" in line  # buffers are in the state_dict, but only params move
     moved = {n: p.detach() + line[n] for n, p in init.named_parameters()}
     assert all(torch.allclose(moved[n], p, atol=1e-6) for n, p in trained.named_parameters())
+
+
+def test_towards_moves_the_weights_along_the_line_to_the_other_net_and_back():
+    torch.manual_seed(0)
+    net, other = build_model("resnet8").eval(), build_model("resnet8")
+    own = {n: p.detach().clone() for n, p in net.named_parameters()}
+    statistics = net.bn1.running_var.clone()
+    with towards(net, other, 1.0):  # all the way: the other net's weights
+        assert all(
+            torch.allclose(p, other.get_parameter(n), atol=1e-6) for n, p in net.named_parameters()
+        )
+        assert torch.equal(net.bn1.running_var, statistics)  # BN keeps the net's own statistics
+    with towards(net, other, -1.0):  # the other way, as far as the other net is
+        for n, p in net.named_parameters():
+            assert torch.allclose(p, 2 * own[n] - other.get_parameter(n), atol=1e-5)
+    with pytest.raises(RuntimeError), towards(net, other, 0.5):
+        raise RuntimeError("a failed measurement")
+    assert all(torch.equal(p, own[n]) for n, p in net.named_parameters())  # back, even after a failure
 
 
 def test_grid_and_plots():

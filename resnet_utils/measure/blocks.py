@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass
+from statistics import fmean
 
 import torch
 from torch import nn
 
 from resnet_utils.models import BasicBlock
+from resnet_utils.report.verdicts import CHANCE
 from resnet_utils.training.data import ImageData
 from resnet_utils.training.loop import evaluate
 
@@ -156,14 +158,54 @@ def lesion_study(
     return accuracies
 
 
+@dataclass(frozen=True)
+class LesionSummary:
+    """One net's lesions over its seeds, summed up once for every sentence and verdict that
+    reads them."""
+
+    intact: list[float]  # per seed: the whole net's test accuracy
+    drop: list[float]  # per seed: the accuracy one deletion costs, mean over the shared blocks
+    share: list[float]  # per seed: that cost as a share of the way from intact down to chance
+    left: dict[str, float]  # per block studied, in forward order: accuracy left, mean over seeds
+
+    def worst(self, k: int = 3) -> list[str]:
+        """The ``k`` blocks whose deletion leaves the least accuracy, the most harmful first."""
+        return sorted(self.left, key=self.left.get)[:k]
+
+
+def lesion_summary(
+    studies: list[dict[str, float]],
+    intact: list[float],
+    *,
+    shared: list[str] | None = None,
+    chance: float = CHANCE,
+) -> LesionSummary:
+    """Sum up one net's :func:`lesion_study` of each seed (``studies``) beside its intact
+    accuracies. The drop and the share average over ``shared`` (by default every block
+    studied): the blocks both nets of a comparison can lose, so that a residual net's
+    downsampling deletions do not enter a comparison with a plain net that has none. The
+    share, ``drop / (intact - chance)``, puts nets of different accuracy on one scale."""
+    if len(studies) != len(intact) or not studies:
+        raise ValueError(
+            f"one intact accuracy per study: {len(studies)} studies, {len(intact)} accuracies"
+        )
+    shared = list(studies[0]) if shared is None else shared
+    drop = [fmean(base - study[b] for b in shared) for study, base in zip(studies, intact)]
+    share = [d / (base - chance) for d, base in zip(drop, intact)]
+    left = {b: fmean(study[b] for study in studies) for b in studies[0]}
+    return LesionSummary(list(intact), drop, share, left)
+
+
 @torch.no_grad()
 def calibrate_batchnorm(model: nn.Module, images: torch.Tensor, batch_size: int = 250) -> nn.Module:
     """Set every BN layer's running statistics to those of ``images`` (no weight changes).
 
     A freshly built net in eval mode normalises with mean 0 and variance 1, which are not
     its activations' statistics, so measurements of it would mean nothing. Calibrated on
-    real images, the untrained net is measured as training would see it: the control for
-    the same measurement on a trained net. Returns the model, in eval mode.
+    real images, the untrained net is measured in eval mode as a trained net is: the control
+    for the same measurement on a trained net. (On other images a BN output's std is then 1
+    only roughly: exactly 1 holds in training mode, on the batch being normalised.) Returns
+    the model, in eval mode.
     """
     norms = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     momenta = [m.momentum for m in norms]

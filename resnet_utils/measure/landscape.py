@@ -10,6 +10,7 @@ fixed batch of training images.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Sequence
 
@@ -84,6 +85,21 @@ class _Moved:
     def restore(self) -> None:
         for name, param in self.params.items():
             param.copy_(self.base[name])
+
+
+@contextlib.contextmanager
+def towards(model: nn.Module, other: nn.Module, step: float):
+    """The net moved ``step`` of the way along the line to ``other`` (a net of the same
+    architecture: 1 reaches it, a negative step goes the other way) for a ``with``, and back
+    after it. Only the weights move; BN keeps the net's own statistics, as on the slice
+    :func:`landscape_study` draws towards the init. For measuring what a point of that line
+    does inside the net, not only its loss."""
+    shift = _Moved(model, [difference(other.state_dict(), model.state_dict())])
+    shift.to([step])
+    try:
+        yield model
+    finally:
+        shift.restore()
 
 
 def slice_1d(
