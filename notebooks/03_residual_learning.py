@@ -203,7 +203,7 @@ for a, b in (("resnet56", "plain56"), ("resnet56", "resnet20")):
 # carries? We measure ||F(x)|| / ||s(x)|| per image (s(x) the shortcut's output) and average.
 
 # %%
-from resnet_utils.report.style import legend_beside, line_style
+from resnet_utils import legend_beside, line_style
 
 branches = {
     n: [residual_branch_stats(m, images) for m in ms] for n, ms in trained.items() if "resnet" in n
@@ -296,8 +296,13 @@ prediction = None  # "layer1", "layer2" or "layer3"
 checks.predict(prediction, ["layer1", "layer2", "layer3"])
 
 # %%
-from resnet_utils import deletable_blocks, downsampling_blocks, lesion_study, plot_lesions
-from resnet_utils.measure.blocks import lesion_summary
+from resnet_utils import (
+    deletable_blocks,
+    downsampling_blocks,
+    lesion_study,
+    lesion_summary,
+    plot_lesions,
+)
 
 lesion_nets = [n for n in ("plain56", "resnet56") if n in trained]
 deletable = deletable_blocks(trained[lesion_nets[0]][0])
@@ -485,7 +490,7 @@ for name, values in rise.items():
 # large is about as large as the logits.
 
 # %%
-from resnet_utils.measure.landscape import towards
+from resnet_utils import towards
 
 
 def by_quarter(stds):
@@ -582,8 +587,7 @@ if {"plain56", "resnet56"} <= ok & rise.keys():
 # values over the seeds, not on the layers or blocks of one net.
 
 # %%
-from resnet_utils import available, load_net, reference_group, shipped_seeds
-from resnet_utils.course.reference import load_record
+from resnet_utils import available, load_net, load_record, reference_group, shipped_seeds
 
 ref_names = [n for n in ("plain56", "resnet20", "resnet56") if n in available() and n in trained]
 if session.profile.dataset != "cifar10":

@@ -13,6 +13,7 @@ from resnet_utils.course.reference import (
     compare_references,
     describe_group,
     load_net,
+    load_record,
     reference_group,
     shipped_seeds,
     show_beside_references,
@@ -25,6 +26,7 @@ from resnet_utils.measure.blocks import (
     gate_openings,
     layer_responses,
     lesion_study,
+    lesion_summary,
     residual_branch_stats,
 )
 from resnet_utils.measure.counting import multiply_adds, saved_for_backward_bytes, step_seconds
@@ -40,6 +42,7 @@ from resnet_utils.measure.landscape import (
     classification_loss,
     evaluations,
     landscape_study,
+    towards,
     turning_points,
 )
 from resnet_utils.models import (
@@ -60,10 +63,9 @@ from resnet_utils.report.plots import (
     plot_layer_norms,
     plot_lesions,
     plot_responses,
-    plot_slices,
     plot_surfaces,
 )
-from resnet_utils.report.style import colour_of, legend_beside
+from resnet_utils.report.style import colour_of, legend_beside, line_style
 from resnet_utils.report.tables import depth_table, ratio_table, stage_table, verdict_table
 from resnet_utils.report.verdicts import CHANCE, compare, learned
 from resnet_utils.report.widgets import (
@@ -91,9 +93,9 @@ __all__ = [
     "calibrate_batchnorm",
     "checks",
     "classification_loss",
+    "colour_of",
     "compare",
     "compare_references",
-    "colour_of",
     "compare_runs",
     "count_parameters",
     "deletable_blocks",
@@ -103,6 +105,7 @@ __all__ = [
     "downsampling_blocks",
     "evaluate",
     "evaluations",
+    "first_to_last_ratio",
     "fit",
     "gate_openings",
     "get_profile",
@@ -115,8 +118,11 @@ __all__ = [
     "learned",
     "legend_beside",
     "lesion_study",
+    "lesion_summary",
+    "line_style",
     "load_cifar10",
     "load_net",
+    "load_record",
     "multiply_adds",
     "plot_curves",
     "plot_depth",
@@ -124,9 +130,10 @@ __all__ = [
     "plot_layer_norms",
     "plot_lesions",
     "plot_responses",
-    "plot_slices",
     "plot_surfaces",
     "ratio_table",
+    "ratios_at_init",
+    "ratios_in_training",
     "reference_group",
     "residual_branch_stats",
     "resnet_selector",
@@ -134,14 +141,12 @@ __all__ = [
     "shipped_seeds",
     "shortcut_toggle",
     "show_beside_references",
-    "first_to_last_ratio",
-    "ratios_at_init",
-    "ratios_in_training",
     "stage_shapes",
     "stage_table",
     "start",
     "step_seconds",
     "synthetic",
+    "towards",
     "turning_points",
     "verdict_table",
     "weighted_layers",

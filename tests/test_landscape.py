@@ -21,7 +21,7 @@ from resnet_utils.measure.landscape import (  # noqa: E402
     towards,
     turning_points,
 )
-from resnet_utils.report.plots import plot_slices, plot_surfaces  # noqa: E402
+from resnet_utils.report.plots import plot_surfaces  # noqa: E402
 from resnet_utils.training.data import normalize  # noqa: E402
 
 
@@ -133,15 +133,6 @@ def test_grid_and_plots():
     above = {"net": {"alphas": [-1, 0, 1], "betas": [-1, 0, 1], "loss": [[50.0] * 3] * 3}}
     assert len(plot_surfaces(above, cap=20).axes) == 3  # all above the cap: still drawn
     assert len(fig.axes) == 6  # contour, colour bar, 3-D, per net
-    ax = plot_slices({"a": ([0, 1], [1.0, 2.0])})
-    assert ax.get_lines()[0].get_label() == "a"
-    ax = plot_slices(
-        {"a": ([0, 1], [1.0, 2.0]), "b": ([0, 1], [2.0, 1.0])},
-        styles={"b": {"color": "tab:red", "alpha": 0.6}},
-    )
-    a, b = ax.get_lines()
-    assert (b.get_color(), b.get_alpha()) == ("tab:red", 0.6)
-    assert a.get_color() != "tab:red" and a.get_alpha() is None
 
 
 def test_a_study_measures_every_net_the_same_way(batch):

@@ -353,26 +353,3 @@ def plot_surfaces(surfaces: dict[str, dict], *, levels: int = 20, cap: float = 2
         surf.set_title(f"{label}: loss surface")
     fig.tight_layout()
     return fig
-
-
-def plot_slices(
-    slices: dict[str, tuple[list[float], list[float]]],
-    *,
-    styles: dict[str, dict] | None = None,
-    ylabel: str = "loss",
-    ax=None,
-):
-    """1-D slices on one figure: ``{label: (coordinates, values)}``, one line each; ``styles``
-    gives some labels their colour or style (``{"plain56, direction 1": {"color": "tab:red"}}``)."""
-    styles = styles or {}
-    if ax is None:
-        _, ax = plt.subplots(figsize=(7, 4))
-    for label, (coords, values) in slices.items():
-        style = {**line_style(label), **styles.get(label, {})}
-        ax.plot(coords, values, marker=".", label=label, **style)
-    ax.set_xlabel("step along the direction (0 = trained weights)")
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    legend_beside(ax)
-    ax.figure.tight_layout()
-    return ax
