@@ -514,7 +514,7 @@ for name, net in landscape_nets.items():
 # height): the rises differ by orders of magnitude, so they are compared on a log scale.
 
 # %%
-if {"plain56", "resnet56"} <= rise.keys():
+if {"plain56", "resnet56"} <= ok & rise.keys():  # nets that have not learned are not ranked
     # a rise of 0 or less (lower one step away than at the centre) counts as 1e-9, not dropped
     flat = {n: sum(v <= 1e-9 for v in rise[n]) for n in ("plain56", "resnet56")}
     if any(flat.values()):
@@ -540,7 +540,7 @@ if {"plain56", "resnet56"} <= rise.keys():
 # clean bowl, more for a rugged surface.
 
 # %%
-if {"plain56", "resnet56"} <= rise.keys():
+if {"plain56", "resnet56"} <= ok & rise.keys():
     turns = {
         n: [turning_points(v) for k, v in study["slices"].items() if k.startswith(n)]
         for n in ("plain56", "resnet56")
