@@ -70,14 +70,15 @@ from resnet_utils import (
     build_model,
     calibrate_batchnorm,
     checks,
+    colour_of,
     compare_runs,
     count_parameters,
     gate_openings,
+    legend_beside,
     plot_curves,
     start,
     verdict_table,
 )
-from resnet_utils.report.style import colour_of, legend_beside
 
 session = start("05_skip_variants", vars())  # checks the parameters above, then loads the data
 
@@ -98,8 +99,9 @@ depth = session.budget.depth
 data, recipe = session.data_for(variants), variants.recipe
 steps = len(data.train_y) // recipe.batch_size * recipe.epochs  # the last partial batch is dropped
 print(
-    f"ResNet-{depth}, {data.describe()}, {recipe.epochs} epochs in batches of {recipe.batch_size} "
-    f"({steps} steps) per run, {seeds} seeds per variant"
+    f"ResNet-{depth}, {len(data.train_y):,} training and {len(data.test_y):,} test images of CIFAR-10, "
+    f"{recipe.epochs} epochs in batches of {recipe.batch_size} ({steps} steps) per run, "
+    f"{seeds} seeds per variant"
 )
 
 # %% [markdown]
@@ -248,16 +250,17 @@ checks.reveal(prediction, measured, f"(exclusive gating, b_g = -6, against the o
 
 # %% [markdown]
 # The same comparisons seed by seed: each dot is one seed's difference from the original
-# trained with the same seed, the grey band that seed's test-set noise (the 95% band of the
-# difference of two accuracies on this run's test images), the ring the mean over the seeds
-# with the verdict's margin (filled where the verdict is higher or lower).
+# trained with the same seed, the grey band the test-set noise of such a difference (95%,
+# paired: both nets are scored on the same test images, so only the images on which they
+# disagree make noise; the mean over the seeds' bands), the ring the mean over the seeds with
+# the verdict's margin (filled where the verdict is higher or lower).
 
 # %%
 fig, ax = plt.subplots(figsize=(7.5, 5))
 colour = colour_of(f"resnet{depth}")
 for row, (name, verdict) in enumerate(verdicts.items()):
     seeds_here = checks.per_seed(runs[name], base, "test_acc")
-    band = fmean([100 * checks.accuracy_band(x, y, n_test) for _, x, y in seeds_here] or [0])
+    band = 100 * fmean(checks.accuracy_bands(runs[name], base, n_test).values() or [0])
     ax.fill_betweenx([row - 0.3, row + 0.3], -band, band, color="0.88", lw=0,
                      label="one seed's test-set noise (95%)")  # fmt: skip
     ax.plot([100 * (x - y) for _, x, y in seeds_here], [row + 0.2] * len(seeds_here), ".",
@@ -308,9 +311,9 @@ print(f"Full pre-activation (the paper: 6.37% vs 6.61% error at ResNet-110): {pr
 # the original's on every seed, beyond that seed's noise; (b) beyond the noise on some seeds
 # only, in one direction, and within it on the others; (c) lower on every seed, beyond the
 # noise; (d) within the noise on every seed; (e) beyond the noise in opposite directions on
-# different seeds: the seeds disagree. The noise of one seed's difference is the test set's:
-# the binomial sampling error of two accuracies on this run's test images, as a 95% band.
-# Answer with a letter.
+# different seeds: the seeds disagree. The noise of one seed's difference is the test set's,
+# paired as in the figure (the spread over the test images of the two nets' per-image
+# difference), as a 95% band. Answer with a letter.
 
 # %% tags=["solution"]
 # BEGIN SOLUTION
@@ -323,13 +326,21 @@ seed_answer = checks.seed_agreement(
 # %%
 checks.preact_on_every_seed(seed_answer, runs["full pre-activation"], base, n_test)
 
+# %%
+bands = checks.accuracy_bands(runs["full pre-activation"], base, n_test)
+if bands and pre.margin is not None:
+    print(
+        f"full pre-activation vs original: one seed's band ±{100 * fmean(bands.values()):.1f} "
+        f"points (mean over the seeds); the mean's margin ±{100 * pre.margin:.1f} points"
+    )
+
 # %% [markdown]
-# Averaging three seeds should make a verdict surer, so why can the mean's margin in the
-# table be wider than one seed's band? The band counts the test set's sampling error alone.
-# The margin counts that too, and also how much the seeds differ from one another, which
-# three seeds a side measure poorly: it takes Student's t at a few degrees of freedom
-# instead of the normal's 1.96. A difference beyond one seed's band is not yet beyond the
-# spread of the seeds.
+# The two count different things. A seed's band is the test set's sampling error of that
+# seed's difference alone. The mean's margin counts the test set's error of the mean (smaller:
+# three seeds' worth of images) and also how much the seeds differ from one another, which
+# three seeds a side measure poorly: it takes Student's t at a few degrees of freedom instead
+# of the normal's 1.96. So a difference beyond one seed's band is not yet beyond the spread of
+# the seeds, and a mean can be beyond its margin while most seeds sit within their bands.
 
 # %% [markdown]
 # ## The zero-initialised last BN

@@ -2,6 +2,7 @@
 a wrong pick or an invalid prediction fails in words, an empty one is skipped in one line."""
 
 import pytest
+import torch
 from fakes import fake_run
 
 from resnet_utils import checks
@@ -210,3 +211,20 @@ def test_measuring_the_loss_spread_leaves_the_net_as_it_was():
     after = model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
     assert [m.momentum for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d)][0] == 0.1
+
+
+def test_a_seeds_accuracy_band_is_paired_where_both_runs_were_scored_image_by_image():
+    """compare's margin pairs the test-set term; the per-seed band does too: two nets that get
+    mostly the same images right differ by far less noise than two independent test sets."""
+    torch.manual_seed(0)
+    right = torch.rand(2000) < 0.37
+    changed = torch.rand(2000) < 0.05  # the other net differs from it on 5% of the images
+    original = _acc_group([right.float().mean().item()], "original")
+    preact = _acc_group([(right ^ changed).float().mean().item()], "preact")
+    original.finished[0].test_correct, preact.finished[0].test_correct = right, right ^ changed
+    (paired,) = checks.choices.accuracy_bands(preact, original, 2000).values()
+    x, y = preact.finished[0].final("test_acc"), original.finished[0].final("test_acc")
+    assert paired < 0.5 * checks.choices.accuracy_band(x, y, 2000)
+    assert paired == pytest.approx(
+        1.96 * ((right ^ changed).float() - right.float()).var().item() ** 0.5 / 2000**0.5
+    )

@@ -59,8 +59,20 @@ def accuracy_band(x: float, y: float, images: int) -> float:
 
 
 def accuracy_bands(a, b, images: int) -> dict[int, float]:
-    """Per common seed: :func:`accuracy_band` of that seed's two test accuracies."""
-    return {s: accuracy_band(x, y, images) for s, x, y in per_seed(a, b, "test_acc")}
+    """Per common seed: the 95% band of the difference of that seed's two test accuracies.
+    Paired, as ``compare``'s margin is, where both runs were scored image by image on the
+    same ``images`` test images (``Run.test_correct``): the spread over images of the two
+    nets' per-image difference; else :func:`accuracy_band`, as if scored on two test sets."""
+    scored_a = {r.spec["seed"]: r.test_correct for r in a.finished}
+    scored_b = {r.spec["seed"]: r.test_correct for r in b.finished}
+    bands = {}
+    for seed, x, y in per_seed(a, b, "test_acc"):
+        ca, cb = scored_a.get(seed), scored_b.get(seed)
+        if ca is not None and cb is not None and len(ca) == len(cb) == images:
+            bands[seed] = Z95 * math.sqrt((ca.float() - cb.float()).var().item() / images)
+        else:
+            bands[seed] = accuracy_band(x, y, images)
+    return bands
 
 
 @torch.no_grad()
