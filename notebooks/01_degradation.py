@@ -262,7 +262,7 @@ else:
 # To test slowness, re-run this notebook with a larger `epochs` (2x or 3x) and see whether
 # the verdict above stays: the paper's answer, on ImageNet at 3x, is that it does. Notebook 2
 # gives a second answer: a residual net of the same depth trained with this same budget.
-
+#
 # ## Is it vanishing gradients?
 #
 # The usual story: in a deep net the gradient shrinks layer by layer on its way back to
