@@ -105,3 +105,12 @@ def test_one_nets_phases_share_its_familys_hue_in_shades_dashed_at_init():
     assert [line.get_linestyle() for line in lines] == ["--", "-", "-"]
     assert sum(colours[2]) < sum(colours[1]) < sum(colours[0])  # the last phase the fullest
     matplotlib.pyplot.close(ax.figure)
+
+
+def test_a_shallow_nets_phases_take_its_familys_full_hue_not_its_pale_depth_shade():
+    from resnet_utils.report.plots import plot_layer_norms
+    from resnet_utils.report.style import DEEPEST
+
+    ax = plot_layer_norms({"at init": [1.0, 2.0], "epoch 6": [1.0, 1.2]}, net="plain20")
+    assert to_rgb(ax.get_lines()[-1].get_color()) == pytest.approx(to_rgb(colour_of(f"plain{DEEPEST}")))
+    matplotlib.pyplot.close(ax.figure)

@@ -11,9 +11,11 @@ from statistics import fmean
 import matplotlib.pyplot as plt
 
 from resnet_utils.report.style import (
+    DEEPEST,
     FAMILY_WORDS,
     band_note,
     colour_of,
+    family_and_depth,
     legend_beside,
     line_style,
     shade,
@@ -235,11 +237,10 @@ def plot_layer_norms(
         if net is None:
             style = line_style(label, at_init="init" in label)
         else:
-            depth = index / (len(curves) - 1) if len(curves) > 1 else 1.0
-            style = {
-                "color": shade(colour_of(net), 0.45 + 0.55 * depth),
-                "ls": "--" if "init" in label else "-",
-            }
+            parsed = family_and_depth(net)  # the family's full hue: the shades tell the curves apart
+            hue = colour_of(f"{parsed[0]}{DEEPEST}" if parsed else net)
+            strength = 0.5 + 0.5 * (index / (len(curves) - 1) if len(curves) > 1 else 1.0)
+            style = {"color": shade(hue, strength), "ls": "--" if "init" in label else "-"}
         ax.semilogy(
             range(1, len(norms) + 1),
             norms,
