@@ -14,7 +14,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from resnet_utils.checks.common import CheckFailed, passed
-from resnet_utils.report.verdicts import learned
+from resnet_utils.report.verdicts import learned, paired_test_variance
+from resnet_utils.training.groups import RunGroup
 
 # What a comparison of two nets can do seed by seed: (b) and (e) differ in whether a seed goes
 # the other way beyond the noise; a difference within the noise contradicts none beyond it.
@@ -63,15 +64,12 @@ def accuracy_bands(a, b, images: int) -> dict[int, float]:
     Paired, as ``compare``'s margin is, where both runs were scored image by image on the
     same ``images`` test images (``Run.test_correct``): the spread over images of the two
     nets' per-image difference; else :func:`accuracy_band`, as if scored on two test sets."""
-    scored_a = {r.spec["seed"]: r.test_correct for r in a.finished}
-    scored_b = {r.spec["seed"]: r.test_correct for r in b.finished}
+    runs_a = {r.spec["seed"]: r for r in a.finished}
+    runs_b = {r.spec["seed"]: r for r in b.finished}
     bands = {}
     for seed, x, y in per_seed(a, b, "test_acc"):
-        ca, cb = scored_a.get(seed), scored_b.get(seed)
-        if ca is not None and cb is not None and len(ca) == len(cb) == images:
-            bands[seed] = Z95 * math.sqrt((ca.float() - cb.float()).var().item() / images)
-        else:
-            bands[seed] = accuracy_band(x, y, images)
+        paired = paired_test_variance(RunGroup([runs_a[seed]]), RunGroup([runs_b[seed]]), images)
+        bands[seed] = Z95 * math.sqrt(paired[0]) if paired else accuracy_band(x, y, images)
     return bands
 
 

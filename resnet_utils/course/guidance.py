@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import torch
 
+from resnet_utils.course.budgets import budget
 from resnet_utils.storage.paths import in_colab
 from resnet_utils.training.hardware import autocast_dtype, precision_name
 from resnet_utils.training.profiles import (
@@ -96,8 +97,6 @@ def _scale(profile: Profile, notebook: str | None) -> str:
     its trainings, when they differ), else the profile's own."""
     if notebook is None:
         return f"{_images(profile)} images, {profile.recipe.epochs} epochs"
-    from resnet_utils.course.budgets import budget  # the table imports the profiles, as we do
-
     scales = []
     for training in budget(notebook, profile).trainings:
         job = training.jobs[0]

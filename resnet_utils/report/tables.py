@@ -4,6 +4,8 @@ stage layout of an ImageNet-family ResNet."""
 
 from __future__ import annotations
 
+from statistics import median
+
 from resnet_utils.measure.counting import multiply_adds, parameters_per_stage
 from resnet_utils.models import build_model, count_parameters
 from resnet_utils.models.imagenet import STAGE_BLOCKS, STAGE_WIDTHS
@@ -117,8 +119,6 @@ def ratio_table(phases: dict[str, dict[str, list[float]]], a: str, b: str) -> tu
     (``{phase: {net: per-seed ratios}}``): their medians, and ``a`` against ``b`` on log10
     (the ratios spread over orders of magnitude), with the margin. Returns the text and the
     verdicts by phase."""
-    from statistics import median
-
     width = max(len(a), len(b), 10) + 2
     phase_width = max(len(p) for p in phases) + 1
     lines = [

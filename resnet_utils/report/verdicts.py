@@ -57,7 +57,7 @@ def as_group(side):
     return RunGroup([side]) if isinstance(side, Run) else side
 
 
-def _paired_variance(a, b, test_size: int | None) -> tuple[float, int] | None:
+def paired_test_variance(a, b, test_size: int | None) -> tuple[float, int] | None:
     """The test set's variance of the accuracy difference when both sides were scored image by
     image on the same test set (``RunGroup.test_correct``): the variance over images of the
     difference of their per-image scores (each averaged over seeds), over the number of
@@ -274,7 +274,7 @@ def compare(
         parts.append("one seed per side, so no seed spread")
     binom_var, images = 0.0, test_size
     if metric in ("test_acc", "test_error"):
-        paired = _paired_variance(a, b, test_size)
+        paired = paired_test_variance(a, b, test_size)
         if paired is not None:
             binom_var, images = paired
             parts.append(f"{images:,} test images, paired")
