@@ -234,3 +234,20 @@ def test_the_ratios_in_training_are_one_per_seed_that_recorded_gradient_norms():
     assert ratios_in_training(RunGroup(runs), 0) == [2.0, 3.0, 4.0]  # first conv / last conv
     assert ratios_in_training(RunGroup(runs), -1) == [2.0, 2.0, 2.0]
     assert ratios_in_training(RunGroup([fake_run(0.5, 0.8)]), 0) == []
+
+
+def test_a_verdict_decided_by_less_than_half_its_margin_is_named_as_narrow():
+    base = _accs([0.60, 0.61, 0.59], "original")
+    sides = {
+        "clear": _accs([0.70, 0.71, 0.69], "clear"),
+        "barely": _accs([0.625, 0.635, 0.615], "barely"),
+    }
+    text, verdicts = verdict_table(sides, base, "test_acc")
+    clear, barely = verdicts["clear"], verdicts["barely"]
+    assert clear.decided and abs(clear.difference) > 1.5 * clear.margin
+    assert barely.decided and abs(barely.difference) < 1.5 * barely.margin
+    last = text.splitlines()[-1]
+    assert last.startswith("Decided narrowly") and "barely" in last and "clear" not in last
+    assert "could well read it within noise" in last
+    text, _ = verdict_table({"clear": sides["clear"]}, base, "test_acc")
+    assert "narrowly" not in text

@@ -17,7 +17,9 @@ def verdict_table(
 ) -> tuple[str, dict[str, Verdict]]:
     """Compare every side with ``base`` on ``metric`` (each a RunGroup); return the table
     (side, mean ± spread, difference, margin, verdict), with one sentence under it on what
-    the margin is and how many of the verdicts chance alone would decide, and the verdicts.
+    the margin is and how many of the verdicts chance alone would decide, one more naming the
+    verdicts decided narrowly (a reader re-running with new seeds should expect those to
+    move first), and the verdicts.
     """
     verdicts = {label: compare(side, base, metric, test_size=test_size) for label, side in sides.items()}
     pct = metric in PERCENT
@@ -62,6 +64,13 @@ def verdict_table(
         f"{k / 20:.1f} of them would read 'higher' or 'lower' by chance alone even if no variant "
         "differed from the baseline."
     )
+    narrow = [label for label, v in verdicts.items() if v.decided and abs(v.difference) < 1.5 * v.margin]
+    if narrow:
+        lines.append(
+            f"Decided narrowly (beyond the margin by less than half of it): {', '.join(narrow)}. "
+            "The margin is about two standard errors of the difference, so a re-run with other "
+            f"seeds could well read {'it' if len(narrow) == 1 else 'them'} within noise."
+        )
     return "\n".join(lines), verdicts
 
 
