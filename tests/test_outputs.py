@@ -251,3 +251,19 @@ def test_a_verdict_decided_by_less_than_half_its_margin_is_named_as_narrow():
     assert "could well read it within noise" in last
     text, _ = verdict_table({"clear": sides["clear"]}, base, "test_acc")
     assert "narrowly" not in text
+
+
+def test_the_depth_table_names_a_narrow_verdict_by_net_and_metric():
+    from resnet_utils.report.tables import depth_table
+
+    def group(name, losses):
+        return RunGroup([fake_run(x, 0.8, seed=s, name=name) for s, x in enumerate(losses)])
+
+    groups = {
+        ("plain", 20): group("plain20", [0.50, 0.51, 0.49]),
+        ("plain", 56): group("plain56", [0.525, 0.535, 0.515]),
+    }
+    text, verdicts = depth_table(groups, metrics=("train_loss",))
+    v = verdicts["plain", 56, "train_loss"]
+    assert v.decided and abs(v.difference) < 1.5 * v.margin
+    assert text.splitlines()[-1].startswith("Decided narrowly") and "plain56 train loss." in text

@@ -64,14 +64,21 @@ def verdict_table(
         f"{k / 20:.1f} of them would read 'higher' or 'lower' by chance alone even if no variant "
         "differed from the baseline."
     )
-    narrow = [label for label, v in verdicts.items() if v.decided and abs(v.difference) < 1.5 * v.margin]
-    if narrow:
-        lines.append(
-            f"Decided narrowly (beyond the margin by less than half of it): {', '.join(narrow)}. "
-            "The margin is about two standard errors of the difference, so a re-run with other "
-            f"seeds could well read {'it' if len(narrow) == 1 else 'them'} within noise."
-        )
+    lines += narrowly_decided(verdicts)
     return "\n".join(lines), verdicts
+
+
+def narrowly_decided(verdicts: dict) -> list[str]:
+    """One line naming the verdicts beyond their margin by less than half of it, or none: a
+    reader who re-runs with new seeds should expect those to move first."""
+    narrow = [str(k) for k, v in verdicts.items() if v.decided and abs(v.difference) < 1.5 * v.margin]
+    if not narrow:
+        return []
+    return [
+        f"Decided narrowly (beyond the margin by less than half of it): {', '.join(narrow)}. "
+        "The margin is about two standard errors of the difference, so a re-run with other "
+        f"seeds could well read {'it' if len(narrow) == 1 else 'them'} within noise."
+    ]
 
 
 def depth_table(
@@ -120,6 +127,7 @@ def depth_table(
         + f". {len(verdicts)} comparisons at 95% each: about {len(verdicts) / 20:.1f} would read "
         "'higher' or 'lower' by chance alone."
     )
+    lines += narrowly_decided({f"{f}{d} {m.replace('_', ' ')}": v for (f, d, m), v in verdicts.items()})
     return "\n".join(lines), verdicts
 
 
