@@ -288,3 +288,10 @@ def test_a_groups_test_error_reads_in_percent_like_its_accuracy():
     group = RunGroup([fake_run(0.5, acc, seed=s) for s, acc in enumerate((0.80, 0.82))])
     assert group.summary("test_acc") == "81.0% ± 1.4"
     assert group.summary("test_error") == "19.0% ± 1.4"
+
+
+def test_sides_whose_samples_all_agree_are_not_compared_and_say_so():
+    v = compare([1.0, 1.0, 1.0], [1.0, 1.0, 1.0], "turns", samples="directions")
+    assert v.word == "not compared" and "the directions of each side all give the same value" in v.reason
+    one = compare([1.0], [2.0], "turns")
+    assert one.word == "not compared" and "one seed per side" in one.reason

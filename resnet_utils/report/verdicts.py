@@ -288,7 +288,11 @@ def compare(
     else:
         crit = 1.96
     if seed_var == 0 and binom_var == 0:
-        reason = "no measure of noise: one seed per side and no test-set size"
+        reason = (
+            f"no measure of noise: the {samples} of each side all give the same value"
+            if dof_terms
+            else "no measure of noise: one seed per side and no test-set size"
+        )
         return Verdict("not compared", metric, a_name, b_name, ma, mb, None, parts[0], reason)
     margin = crit * math.sqrt(seed_var + binom_var)
     basis = "95% interval from the " + ", ".join(parts)
