@@ -75,7 +75,7 @@ def narrowly_decided(verdicts: dict) -> list[str]:
     if not narrow:
         return []
     return [
-        f"Decided narrowly (beyond the margin by less than half of it): {', '.join(narrow)}. "
+        f"Decided narrowly (beyond the margin by less than half of it): {'; '.join(narrow)}. "
         "The margin is about two standard errors of the difference, so a re-run with other "
         f"seeds could well read {'it' if len(narrow) == 1 else 'them'} within noise."
     ]
