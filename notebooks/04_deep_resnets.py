@@ -101,8 +101,7 @@ if train_here:
     for what, d, r in (("depth runs", depth_data, depth_recipe), ("stem runs", stem_data, stem_recipe)):
         warm = f", lr {r.warmup_lr} for the first {r.warmup_steps} steps" if r.warmup_steps else ""
         epochs = f"{r.epochs} epoch{'s' * (r.epochs != 1)}"
-        images = f"{len(d.train_y):,} training and {len(d.test_y):,} test images"
-        print(f"{what}: {images}, {epochs}, {r.schedule} lr {r.lr}{warm}")
+        print(f"{what}: {d.sizes()}, {epochs}, {r.schedule} lr {r.lr}{warm}")
 else:
     print(
         f"The {session.profile.name} profile trains none of the bottleneck nets here (see the "

@@ -99,7 +99,7 @@ depth = session.budget.depth
 data, recipe = session.data_for(variants), variants.recipe
 steps = len(data.train_y) // recipe.batch_size * recipe.epochs  # the last partial batch is dropped
 print(
-    f"ResNet-{depth}, {len(data.train_y):,} training and {len(data.test_y):,} test images of CIFAR-10, "
+    f"ResNet-{depth}, {data.sizes()} of CIFAR-10, "
     f"{recipe.epochs} epochs in batches of {recipe.batch_size} ({steps} steps) per run, "
     f"{seeds} seeds per variant"
 )

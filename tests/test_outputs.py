@@ -94,6 +94,10 @@ def _accs(accs, name):
     return RunGroup([fake_run(1.0, a, seed=s, name=name) for s, a in enumerate(accs)], title=name)
 
 
+def _losses(name, losses):
+    return RunGroup([fake_run(x, 0.8, seed=s, name=name) for s, x in enumerate(losses)])
+
+
 def test_many_verdicts_read_as_one_table_with_one_sentence_under_it():
     base = _accs([0.60, 0.61, 0.59], "original")
     sides = {
@@ -191,14 +195,11 @@ def test_basis_says_once_what_every_verdict_rests_on(tmp_path, cache_dir, capsys
 def test_the_depth_table_compares_each_depth_with_its_familys_shallowest_net():
     from resnet_utils.report.tables import depth_table
 
-    def group(name, losses):
-        return RunGroup([fake_run(x, 0.8, seed=s, name=name) for s, x in enumerate(losses)])
-
     groups = {
-        ("resnet", 20): group("resnet20", [0.50, 0.51, 0.49]),
-        ("resnet", 56): group("resnet56", [0.40, 0.41, 0.39]),
-        ("plain", 20): group("plain20", [0.50, 0.52, 0.48]),
-        ("plain", 56): group("plain56", [0.90, 0.95, 0.85]),
+        ("resnet", 20): _losses("resnet20", [0.50, 0.51, 0.49]),
+        ("resnet", 56): _losses("resnet56", [0.40, 0.41, 0.39]),
+        ("plain", 20): _losses("plain20", [0.50, 0.52, 0.48]),
+        ("plain", 56): _losses("plain56", [0.90, 0.95, 0.85]),
     }
     text, verdicts = depth_table(groups, metrics=("train_loss",))
     lines = text.splitlines()
@@ -256,12 +257,9 @@ def test_a_verdict_decided_by_less_than_half_its_margin_is_named_as_narrow():
 def test_the_depth_table_names_a_narrow_verdict_by_net_and_metric():
     from resnet_utils.report.tables import depth_table
 
-    def group(name, losses):
-        return RunGroup([fake_run(x, 0.8, seed=s, name=name) for s, x in enumerate(losses)])
-
     groups = {
-        ("plain", 20): group("plain20", [0.50, 0.51, 0.49]),
-        ("plain", 56): group("plain56", [0.525, 0.535, 0.515]),
+        ("plain", 20): _losses("plain20", [0.50, 0.51, 0.49]),
+        ("plain", 56): _losses("plain56", [0.525, 0.535, 0.515]),
     }
     text, verdicts = depth_table(groups, metrics=("train_loss",))
     v = verdicts["plain", 56, "train_loss"]

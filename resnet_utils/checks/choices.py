@@ -15,7 +15,6 @@ from torch import nn
 
 from resnet_utils.checks.common import CheckFailed, passed
 from resnet_utils.report.verdicts import learned, paired_test_variance
-from resnet_utils.training.groups import RunGroup
 
 # What a comparison of two nets can do seed by seed: (b) and (e) differ in whether a seed goes
 # the other way beyond the noise; a difference within the noise contradicts none beyond it.
@@ -68,7 +67,7 @@ def accuracy_bands(a, b, images: int) -> dict[int, float]:
     runs_b = {r.spec["seed"]: r for r in b.finished}
     bands = {}
     for seed, x, y in per_seed(a, b, "test_acc"):
-        paired = paired_test_variance(RunGroup([runs_a[seed]]), RunGroup([runs_b[seed]]), images)
+        paired = paired_test_variance(runs_a[seed], runs_b[seed], images)
         bands[seed] = Z95 * math.sqrt(paired[0]) if paired else accuracy_band(x, y, images)
     return bands
 

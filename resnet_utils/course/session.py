@@ -178,7 +178,7 @@ class Session:
         seeds = f"{counts[0]}" if len(counts) == 1 else f"{counts[0]}-{counts[-1]}"
         print(
             f"Each verdict rests on {seeds} seed{'s' * (counts[-1] != 1)} per {per}, "
-            f"{len(data.train_y):,} training and {len(data.test_y):,} test images, "
+            f"{data.sizes()}, "
             f"{recipe.epochs} epochs."
         )
 

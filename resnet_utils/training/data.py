@@ -87,6 +87,10 @@ class ImageData:
     def describe(self) -> str:
         return f"{self.source}: {len(self.train_y)} train / {len(self.test_y)} test images"
 
+    def sizes(self) -> str:
+        """The split sizes as the notebooks print them (no source: a local path is clutter)."""
+        return f"{len(self.train_y):,} training and {len(self.test_y):,} test images"
+
 
 def _warn_short(source: str, split: str, labels: torch.Tensor, size: int | None) -> None:
     """A partial copy (5 images of one class, 20 of the others) cannot give a balanced
